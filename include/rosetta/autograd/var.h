@@ -1,0 +1,84 @@
+// Reverse-mode automatic differentiation, define-by-run.
+//
+// A Var is a value in the graph: a tensor, its gradient, and (for results of
+// ops) a closure that adds the gradient into the op's inputs. Ops run their
+// kernels at once and record that closure; backward(loss) sorts the graph
+// reachable from the loss (iteratively, so long graphs cannot overflow the
+// stack) and runs the closures in reverse. Each closure is dropped as soon as
+// it has run, so the graph frees itself during the backward pass, and
+// intermediate gradients are dropped once passed on.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rosetta/tensor/tensor.h"
+
+namespace rosetta {
+
+class Var;
+// Receives the gradient of the op's output; adds into its inputs' gradients.
+using BackwardFn = std::function<void(const Tensor& grad_output)>;
+
+namespace detail {
+struct Node {
+  Tensor value;
+  Tensor grad;
+  bool requires_grad = false;
+  bool is_leaf = true;
+  std::string name;
+  std::vector<std::shared_ptr<Node>> inputs;
+  BackwardFn backward;
+};
+}  // namespace detail
+
+class Var {
+ public:
+  Var() = default;
+  // A leaf. Parameters are leaves with requires_grad and a name.
+  explicit Var(Tensor value, bool requires_grad = false, std::string name = {});
+
+  bool defined() const { return node_ != nullptr; }
+  const Tensor& value() const { return node_->value; }
+  Tensor& mutable_value() { return node_->value; }  // for optimizers and loaders
+  const Shape& shape() const { return node_->value.shape(); }
+  const Tensor& grad() const { return node_->grad; }  // undefined until a backward reaches it
+  bool requires_grad() const { return node_->requires_grad; }
+  bool is_leaf() const { return node_->is_leaf; }
+  const std::string& name() const { return node_->name; }
+
+  // Adds g into this Var's gradient (the closures' one way to pass gradients on).
+  void accumulate_grad(const Tensor& g) const;
+  void zero_grad() { node_->grad = Tensor(); }
+  void set_grad(Tensor g) { node_->grad = std::move(g); }
+
+  // The result of an op: records backward when grad mode is on and an input
+  // requires a gradient; otherwise a plain constant.
+  static Var from_op(Tensor value, const std::vector<Var>& inputs, BackwardFn backward);
+
+  const std::shared_ptr<detail::Node>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<detail::Node> node_;
+};
+
+// Runs the backward pass from a one-element loss (seeded with 1, or with
+// grad_output when given).
+void backward(const Var& loss, const Tensor& grad_output = Tensor());
+
+// Grad mode: while a NoGradGuard lives on this thread, ops record nothing.
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace rosetta

@@ -1,0 +1,70 @@
+// The op catalogue: every differentiable op, one line each with its shape
+// contract. Each op checks shapes, runs its kernel now, and records the
+// closure that passes the gradient back (forward and backward sit side by
+// side in src/ops/<file>.cpp, named in the group header). A test fails when
+// an op here has no row in the gradient-check table (tests/ops/gradcheck_test.cpp).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rosetta/autograd/var.h"
+#include "rosetta/tensor/random.h"
+
+namespace rosetta::ops {
+
+// ---- products (matmul.cpp) ----------------------------------------------
+// [..., M, K] @ [..., K, N] -> [..., M, N], times alpha; equal batch extents.
+// transpose_a / transpose_b read a as [..., K, M] / b as [..., N, K] (no copy).
+Var matmul(const Var& a, const Var& b, bool transpose_a = false, bool transpose_b = false,
+           float alpha = 1.0f);
+// [..., In] x weight [Out, In] (+ bias [Out]) -> [..., Out]; bias may be undefined.
+Var linear(const Var& x, const Var& weight, const Var& bias);
+
+// ---- arithmetic with NumPy broadcasting (arithmetic.cpp) ----------------
+Var add(const Var& a, const Var& b);    // broadcast(a, b)
+Var sub(const Var& a, const Var& b);    // broadcast(a, b)
+Var mul(const Var& a, const Var& b);    // broadcast(a, b)
+Var scale(const Var& x, float factor);  // same shape as x
+// x + mask, mask broadcast to x and never differentiated; -inf entries hide
+// positions from a following softmax (padding and causal masks).
+Var add_mask(const Var& x, const Tensor& mask);
+
+// ---- activations and normalisation (activation.cpp, softmax.cpp, layer_norm.cpp)
+Var relu(const Var& x);  // same shape
+Var gelu(const Var& x);  // same shape; erf form
+Var softmax(const Var& x);      // over the last axis
+Var log_softmax(const Var& x);  // over the last axis
+// [..., D] with gain [D], bias [D] -> [..., D]
+Var layer_norm(const Var& x, const Var& gain, const Var& bias, float eps = 1e-5f);
+
+// ---- regularisation (dropout.cpp) ---------------------------------------
+// Zeroes each element with probability p and scales the rest by 1/(1-p);
+// the identity when p == 0. Draws one key from rng per call.
+Var dropout(const Var& x, float p, Rng& rng);
+
+// ---- lookup (embedding.cpp) ---------------------------------------------
+// table [V, D], ids (ids_shape, row-major) -> ids_shape + [D]. Rows looked up
+// by padding_id get no gradient (-1: none).
+Var embedding(const Var& table, const std::vector<int32_t>& ids, const Shape& ids_shape,
+              int32_t padding_id = -1);
+
+// ---- views and layout (layout.cpp) ---------------------------------------
+Var reshape(const Var& x, const Shape& shape);           // one extent may be -1
+Var permute(const Var& x, const std::vector<int>& order);
+Var transpose(const Var& x, int axis0, int axis1);
+Var narrow(const Var& x, int axis, int64_t start, int64_t length);
+Var contiguous(const Var& x);
+
+// ---- reductions (reduce.cpp) ---------------------------------------------
+Var sum(const Var& x);   // -> []
+Var mean(const Var& x);  // -> []
+Var sum(const Var& x, int axis, bool keepdim = false);
+
+// ---- loss (cross_entropy.cpp) ---------------------------------------------
+// logits [N, V], targets [N] -> [] : the mean over rows whose target is not
+// ignore_id of (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v].
+Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float smoothing = 0.0f,
+                  int32_t ignore_id = -1);
+
+}  // namespace rosetta::ops

@@ -1,0 +1,26 @@
+// Shapes and strides: a list of extents, row-major unless a view says otherwise.
+// Shape letters used across the code: B batch, S source length, T target
+// length, D model width, H heads, Dh head width, F feed-forward width,
+// V vocabulary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rosetta {
+
+using Shape = std::vector<int64_t>;
+using Strides = std::vector<int64_t>;
+
+int64_t numel(const Shape& shape);
+Strides contiguous_strides(const Shape& shape);
+std::string to_string(const Shape& shape);  // "[2, 3, 4]"
+
+// Resolves a possibly negative axis against ndim; throws naming the shape.
+int normalize_axis(int axis, const Shape& shape);
+
+// NumPy broadcasting of two shapes; throws naming both when they don't fit.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+
+}  // namespace rosetta

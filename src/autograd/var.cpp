@@ -1,0 +1,108 @@
+#include "rosetta/autograd/var.h"
+
+#include <unordered_set>
+
+#include "kernels/kernels.h"
+#include "rosetta/error.h"
+
+namespace rosetta {
+namespace {
+
+thread_local bool g_grad_enabled = true;
+
+}  // namespace
+
+Var::Var(Tensor value, bool requires_grad, std::string name)
+    : node_(std::make_shared<detail::Node>()) {
+  check(value.defined(), "a Var needs a defined tensor");
+  node_->value = std::move(value);
+  node_->requires_grad = requires_grad;
+  node_->name = std::move(name);
+}
+
+void Var::accumulate_grad(const Tensor& g) const {
+  detail::Node& n = *node_;
+  check(g.shape() == n.value.shape(), "gradient of shape ", to_string(g.shape()),
+        " for a value of shape ", to_string(n.value.shape()),
+        n.name.empty() ? std::string() : " (" + n.name + ")");
+  if (!n.grad.defined()) {
+    // Leaves own their gradient (optimizers and clipping change it in place),
+    // so they take g only when nothing else shares it; otherwise a copy.
+    if (g.is_contiguous() && (!n.is_leaf || g.is_unique())) {
+      n.grad = g;
+    } else {
+      n.grad = Tensor::empty(g.shape());
+      kernels::copy(g, n.grad);
+    }
+    return;
+  }
+  if (n.is_leaf) {
+    kernels::binary(kernels::BinaryOp::add, n.grad, kernels::contiguous(g), n.grad);
+  } else {
+    Tensor sum = Tensor::empty(g.shape());
+    kernels::binary(kernels::BinaryOp::add, n.grad, kernels::contiguous(g), sum);
+    n.grad = sum;
+  }
+}
+
+Var Var::from_op(Tensor value, const std::vector<Var>& inputs, BackwardFn backward) {
+  Var out(std::move(value));
+  if (!g_grad_enabled) return out;
+  for (const Var& input : inputs) {
+    if (input.defined() && input.requires_grad()) {
+      out.node_->requires_grad = true;
+      break;
+    }
+  }
+  if (!out.node_->requires_grad) return out;
+  out.node_->is_leaf = false;
+  out.node_->backward = std::move(backward);
+  for (const Var& input : inputs)
+    if (input.defined() && input.requires_grad()) out.node_->inputs.push_back(input.node_);
+  return out;
+}
+
+void backward(const Var& loss, const Tensor& grad_output) {
+  check(loss.defined() && loss.requires_grad(),
+        "backward() from a value that does not depend on any parameter");
+  // Iterative depth-first post-order: inputs come before the nodes using them.
+  // `order` owns the nodes: freeing one node's closure must not free an
+  // input that is still waiting for its turn.
+  std::vector<std::shared_ptr<detail::Node>> order;
+  std::unordered_set<detail::Node*> visited;
+  std::vector<std::pair<std::shared_ptr<detail::Node>, size_t>> stack{{loss.node(), 0}};
+  visited.insert(loss.node().get());
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      std::shared_ptr<detail::Node> input = node->inputs[next++];
+      if (visited.insert(input.get()).second) stack.emplace_back(std::move(input), 0);
+    } else {
+      order.push_back(std::move(node));
+      stack.pop_back();
+    }
+  }
+  if (grad_output.defined()) {
+    loss.accumulate_grad(grad_output);
+  } else {
+    check(loss.value().numel() == 1, "backward() without a gradient needs a one-element loss, got ",
+          to_string(loss.shape()));
+    loss.accumulate_grad(Tensor::full(loss.shape(), 1.0f));
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    std::shared_ptr<detail::Node> node = std::move(*it);
+    if (node->is_leaf) continue;
+    if (node->grad.defined() && node->backward) node->backward(node->grad);
+    // Free the graph as we go: the closure holds the tensors it saved.
+    node->backward = nullptr;
+    node->inputs.clear();
+    node->grad = Tensor();
+  }
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+}  // namespace rosetta

@@ -1,0 +1,100 @@
+#include "context.h"
+
+#include <omp.h>
+
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+#include "rosetta/error.h"
+
+namespace rosetta::kernels::dnnl_ctx {
+namespace {
+
+// Enough for every shape of a bucketed training run; the least recently used
+// entry goes first past it.
+constexpr size_t kCapacity = 4096;
+
+struct Cache {
+  // Recursive: a backward primitive's make() looks up its forward hint.
+  std::recursive_mutex mutex;
+  std::list<std::pair<std::string, Entry>> entries;  // most recent first
+  std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator> index;
+};
+
+Cache& cache() {
+  static Cache instance;
+  return instance;
+}
+
+}  // namespace
+
+dnnl::engine& engine() {
+  static dnnl::engine instance(dnnl::engine::kind::cpu, 0);
+  return instance;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream instance(engine());
+  return instance;
+}
+
+dnnl::memory::desc desc_of(const Shape& shape, const Strides& strides) {
+  if (shape.empty()) return dnnl::memory::desc({1}, dnnl::memory::data_type::f32, {1});
+  return dnnl::memory::desc(dnnl::memory::dims(shape.begin(), shape.end()),
+                            dnnl::memory::data_type::f32,
+                            dnnl::memory::dims(strides.begin(), strides.end()));
+}
+
+dnnl::memory::desc desc_of(const Tensor& t) { return desc_of(t.shape(), t.strides()); }
+
+dnnl::memory memory_of(const Tensor& t) {
+  return dnnl::memory(desc_of(t), engine(), const_cast<float*>(t.data()));
+}
+
+void key_append(std::string& key, const Shape& shape) {
+  key += '[';
+  for (int64_t d : shape) key += std::to_string(d) + ',';
+  key += ']';
+}
+
+void key_append(std::string& key, const Tensor& t) {
+  key_append(key, t.shape());
+  key_append(key, t.strides());
+}
+
+const Entry& cached(const std::string& key, const std::function<Entry()>& make) {
+  std::string full_key = key + "|threads=" + std::to_string(omp_get_max_threads());
+  Cache& c = cache();
+  std::lock_guard lock(c.mutex);
+  auto it = c.index.find(full_key);
+  if (it != c.index.end()) {
+    c.entries.splice(c.entries.begin(), c.entries, it->second);
+    return it->second->second;
+  }
+  Entry entry;
+  try {
+    entry = make();
+  } catch (const dnnl::error& e) {
+    throw Error(concat("oneDNN could not create a primitive for ", key, ": ", e.what()));
+  }
+  c.entries.emplace_front(full_key, std::move(entry));
+  c.index[full_key] = c.entries.begin();
+  if (c.entries.size() > kCapacity) {
+    c.index.erase(c.entries.back().first);
+    c.entries.pop_back();
+  }
+  return c.entries.front().second;
+}
+
+size_t cache_size() {
+  std::lock_guard lock(cache().mutex);
+  return cache().entries.size();
+}
+
+void execute(const Entry& entry, const std::unordered_map<int, dnnl::memory>& args) {
+  entry.primitive.execute(stream(), args);
+  stream().wait();
+}
+
+}  // namespace rosetta::kernels::dnnl_ctx

@@ -1,0 +1,44 @@
+// The oneDNN engine and stream, memory wrappers for our tensors, and a cache
+// that creates each primitive once per shape, layout and thread count.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "rosetta/tensor/tensor.h"
+
+namespace rosetta::kernels::dnnl_ctx {
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+dnnl::memory::desc desc_of(const Tensor& t);  // plain f32 with the tensor's strides
+dnnl::memory::desc desc_of(const Shape& shape, const Strides& strides);
+dnnl::memory memory_of(const Tensor& t);
+
+// Appends a shape and strides to a cache key.
+void key_append(std::string& key, const Tensor& t);
+void key_append(std::string& key, const Shape& shape);
+
+// A cached primitive with the primitive descriptor it was made from.
+struct Entry {
+  dnnl::primitive primitive;
+  dnnl::primitive_desc_base pd;
+};
+// Returns the cached entry for key, calling make() only the first time.
+const Entry& cached(const std::string& key, const std::function<Entry()>& make);
+size_t cache_size();
+
+// A typed copy of an entry's primitive descriptor, for the forward hint that
+// backward primitives need (the typed constructor clones it).
+template <typename PrimitiveDesc>
+PrimitiveDesc typed_pd(const Entry& entry) {
+  return PrimitiveDesc(entry.pd.get());
+}
+
+void execute(const Entry& entry, const std::unordered_map<int, dnnl::memory>& args);
+
+}  // namespace rosetta::kernels::dnnl_ctx

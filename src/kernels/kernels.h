@@ -1,0 +1,81 @@
+// The private kernel layer: what the ops run, forward and backward, on plain
+// tensors. Everything oneDNN sits behind these functions in kernels/dnnl/;
+// the few kernels oneDNN has no primitive for are hand-written in
+// kernels/cpu/. Outputs are preallocated by the caller and contiguous unless
+// a function says otherwise; inputs may be strided views where noted.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rosetta/tensor/tensor.h"
+
+namespace rosetta::kernels {
+
+void set_num_threads(int threads);
+int num_threads();
+
+// ---- layout (oneDNN reorder) -------------------------------------------
+void copy(const Tensor& src, Tensor& dst);  // same shape, any strides on both
+Tensor contiguous(const Tensor& t);         // t itself when already contiguous
+
+// ---- matmul (oneDNN matmul) -------------------------------------------
+// c[..., M, N] = alpha * a[..., M, K] @ b[..., K, N] (+ bias[N]) (+ c when
+// accumulate). a and b may be strided views (a transpose is a view); batch
+// extents of b may be 1 (broadcast). c must be contiguous.
+struct MatmulOptions {
+  const Tensor* bias = nullptr;
+  float alpha = 1.0f;
+  bool accumulate = false;
+};
+void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options = {});
+
+// ---- binary (oneDNN binary) -------------------------------------------
+// out = a (op) b, with b broadcast to a's shape (same rank, extents equal or 1).
+enum class BinaryOp { add, sub, mul };
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out);
+
+// ---- eltwise (oneDNN eltwise) -----------------------------------------
+enum class Activation { relu, gelu };  // gelu is the erf form, as PyTorch's default
+void activation_forward(Activation kind, const Tensor& x, Tensor& y);
+void activation_backward(Activation kind, const Tensor& x, const Tensor& dy, Tensor& dx);
+void affine(const Tensor& x, float alpha, float beta, Tensor& y);  // y = alpha * x + beta
+
+// ---- softmax over the last axis (oneDNN softmax_v2) ---------------------
+void softmax_forward(const Tensor& x, Tensor& y, bool log);
+void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log);
+
+// ---- layer norm over the last axis (oneDNN layer_normalization) ---------
+// mean and variance [rows] are written by the forward and read by the backward.
+void layer_norm_forward(const Tensor& x, const Tensor& gain, const Tensor& bias, float eps,
+                        Tensor& y, Tensor& mean, Tensor& variance);
+void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gain,
+                         const Tensor& bias, const Tensor& mean, const Tensor& variance, float eps, Tensor& dx,
+                         Tensor& dgain, Tensor& dbias);
+
+// ---- reduction (oneDNN reduction) ---------------------------------------
+// out has x's rank with extent 1 on every reduced axis.
+void reduce_sum(const Tensor& x, Tensor& out);
+
+// ---- hand-written: oneDNN has no gather, dropout or fused loss ----------
+// out[n, :] = table[ids[n], :]
+void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out);
+// dtable[ids[n], :] += dout[n, :] for every n with ids[n] != skip_id
+void embedding_backward(const Tensor& dout, const std::vector<int32_t>& ids, int32_t skip_id,
+                        Tensor& dtable);
+
+// mask[i] = 0 with probability p, else 1 / (1 - p); y = x * mask.
+void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y, Tensor& mask);
+
+// Label-smoothed cross-entropy over rows of logits [N, V]. Per row:
+// (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v]; rows whose target
+// is ignore_id count nothing. Returns the summed loss in double and writes
+// the row log-sum-exp for the backward.
+double cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
+                             float smoothing, int32_t ignore_id, Tensor& logsumexp);
+// dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
+void cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& targets,
+                            float smoothing, int32_t ignore_id, const Tensor& logsumexp,
+                            float scale, Tensor& dlogits);
+
+}  // namespace rosetta::kernels

@@ -1,0 +1,31 @@
+// Layer norm over the last axis on oneDNN layer_normalization; the forward
+// keeps the row statistics for the backward.
+#include "kernels/kernels.h"
+#include "rosetta/error.h"
+#include "rosetta/ops/ops.h"
+
+namespace rosetta::ops {
+
+Var layer_norm(const Var& x, const Var& gain, const Var& bias, float eps) {
+  check(x.value().ndim() >= 1, "layer_norm of a scalar");
+  const int64_t width = x.value().dim(-1);
+  const Tensor input = kernels::contiguous(x.value()).view({-1, width});  // [R, D]
+  const int64_t rows = input.dim(0);
+  Tensor y = Tensor::empty(input.shape());
+  Tensor mean = Tensor::empty({rows}), variance = Tensor::empty({rows});
+  kernels::layer_norm_forward(input, gain.value(), bias.value(), eps, y, mean, variance);
+  return Var::from_op(y.view(x.shape()), {x, gain, bias},
+                      [x, gain, bias, input, mean, variance, eps](const Tensor& g) {
+                        Tensor dx = Tensor::empty(input.shape());
+                        Tensor dgain = Tensor::empty(gain.shape());
+                        Tensor dbias = Tensor::empty(bias.shape());
+                        kernels::layer_norm_backward(input, g.view(input.shape()), gain.value(),
+                                                     bias.value(),
+                                                     mean, variance, eps, dx, dgain, dbias);
+                        if (x.requires_grad()) x.accumulate_grad(dx.view(x.shape()));
+                        if (gain.requires_grad()) gain.accumulate_grad(dgain);
+                        if (bias.requires_grad()) bias.accumulate_grad(dbias);
+                      });
+}
+
+}  // namespace rosetta::ops

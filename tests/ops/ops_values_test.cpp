@@ -1,0 +1,246 @@
+// Forward values of the ops against closed forms and hand computations
+// (never against the engine itself), and the errors bad shapes raise.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/dnnl/context.h"
+#include "kernels/kernels.h"
+#include "rosetta/error.h"
+#include "rosetta/ops/ops.h"
+#include "testing/gradcheck.h"
+
+namespace rosetta {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+Var constant(const Shape& shape, const std::vector<float>& values) {
+  return Var(Tensor::from_vector(shape, values));
+}
+
+void expect_near(const std::vector<float>& actual, const std::vector<double>& expected,
+                 double tol = 1e-5) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tol) << "at " << i;
+}
+
+TEST(MatmulValues, TwoByThreeTimesThreeByTwo) {
+  Var a = constant({2, 3}, {1, 2, 3, 4, 5, 6});
+  Var b = constant({3, 2}, {7, 8, 9, 10, 11, 12});
+  expect_near(ops::matmul(a, b).value().to_vector(), {58, 64, 139, 154});
+  // a^T is [3, 2]; a^T @ a = [[17,22,27],[22,29,36],[27,36,45]], halved by alpha.
+  expect_near(ops::matmul(a, a, true, false, 0.5f).value().to_vector(),
+              {8.5, 11, 13.5, 11, 14.5, 18, 13.5, 18, 22.5});
+  expect_near(ops::matmul(a, a, false, true).value().to_vector(), {14, 32, 32, 77});
+}
+
+TEST(MatmulValues, BatchesAreIndependent) {
+  Var a = constant({2, 1, 2}, {1, 2, 3, 4});
+  Var b = constant({2, 2, 1}, {5, 6, 7, 8});
+  expect_near(ops::matmul(a, b).value().to_vector(), {17, 53});
+}
+
+TEST(MatmulValues, MismatchNamesBothShapes) {
+  Var a = constant({2, 3}, std::vector<float>(6, 1));
+  Var b = constant({2, 3}, std::vector<float>(6, 1));
+  try {
+    ops::matmul(a, b);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[2, 3] @ [2, 3]"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ops::matmul(a, constant({1, 3, 2}, std::vector<float>(6, 1))), Error);
+}
+
+TEST(LinearValues, WeightIsOutByInWithBias) {
+  Var x = constant({1, 2}, {1, 2});
+  Var w = constant({3, 2}, {1, 0, 0, 1, 1, 1});
+  Var b = constant({3}, {10, 20, 30});
+  expect_near(ops::linear(x, w, b).value().to_vector(), {11, 22, 33});
+  EXPECT_THROW(ops::linear(x, constant({3, 3}, std::vector<float>(9, 0)), b), Error);
+}
+
+TEST(ArithmeticValues, BroadcastAddSubMul) {
+  Var a = constant({2, 1}, {1, 2});
+  Var b = constant({3}, {10, 20, 30});
+  expect_near(ops::add(a, b).value().to_vector(), {11, 21, 31, 12, 22, 32});
+  expect_near(ops::sub(a, b).value().to_vector(), {-9, -19, -29, -8, -18, -28});
+  expect_near(ops::mul(a, b).value().to_vector(), {10, 20, 30, 20, 40, 60});
+  EXPECT_THROW(ops::add(constant({2}, {1, 2}), b), Error);
+}
+
+TEST(ActivationValues, ReluAndErfGelu) {
+  Var x = constant({4}, {-1, 0.5, 1, 2});
+  expect_near(ops::relu(x).value().to_vector(), {0, 0.5, 1, 2});
+  // x * Phi(x) with the normal CDF
+  std::vector<double> gelu;
+  for (double v : {-1.0, 0.5, 1.0, 2.0}) gelu.push_back(v * 0.5 * (1 + std::erf(v / std::sqrt(2.0))));
+  expect_near(ops::gelu(x).value().to_vector(), gelu);
+}
+
+TEST(SoftmaxValues, ClosedFormAndRowsSumToOne) {
+  Var x = constant({2, 2}, {0, std::log(2.0f), 5, 5});
+  expect_near(ops::softmax(x).value().to_vector(), {1.0 / 3, 2.0 / 3, 0.5, 0.5});
+  expect_near(ops::log_softmax(x).value().to_vector(),
+              {std::log(1.0 / 3), std::log(2.0 / 3), std::log(0.5), std::log(0.5)});
+  Var big(testing::random_tensor({7, 33}, 3, -20, 20));
+  const auto p = ops::softmax(big).value().to_vector();
+  for (int r = 0; r < 7; ++r) {
+    double total = 0;
+    for (int c = 0; c < 33; ++c) total += p[r * 33 + c];
+    EXPECT_NEAR(total, 1.0, 1e-5);
+  }
+}
+
+TEST(LayerNormValues, RowsHaveZeroMeanUnitVarianceThenGainAndBias) {
+  Var x(testing::random_tensor({5, 16}, 4, -3, 7));
+  Var one(Tensor::full({16}, 1.0f)), zero(Tensor::zeros({16}));
+  const auto y = ops::layer_norm(x, one, zero, 1e-5f).value().to_vector();
+  for (int r = 0; r < 5; ++r) {
+    double mean = 0, var = 0;
+    for (int c = 0; c < 16; ++c) mean += y[r * 16 + c] / 16.0;
+    for (int c = 0; c < 16; ++c) var += (y[r * 16 + c] - mean) * (y[r * 16 + c] - mean) / 16.0;
+    EXPECT_NEAR(mean, 0.0, 1e-5);
+    EXPECT_NEAR(var, 1.0, 1e-3);
+  }
+  // [1, 3]: mean 2, biased variance 2/3, with gain 2 and bias 1.
+  Var row = constant({1, 3}, {1, 2, 3});
+  Var gain(Tensor::full({3}, 2.0f)), bias(Tensor::full({3}, 1.0f));
+  const double inv = 1.0 / std::sqrt(2.0 / 3.0 + 1e-5);
+  expect_near(ops::layer_norm(row, gain, bias, 1e-5f).value().to_vector(),
+              {1 - 2 * inv, 1, 1 + 2 * inv});
+}
+
+// Scaled dot-product attention on a 2x3 example, computed by hand in double.
+TEST(AttentionValues, HandComputedTwoQueriesThreeKeys) {
+  const std::vector<float> q = {1, 0, 0, 1}, k = {1, 0, 0, 1, 1, 1}, v = {1, 2, 3, 4, 5, 6};
+  Var Q = constant({2, 2}, q), K = constant({3, 2}, k), V = constant({3, 2}, v);
+  const float scale = 1.0f / std::sqrt(2.0f);
+  Var weights = ops::softmax(ops::matmul(Q, K, false, true, scale));  // [2, 3]
+  Var out = ops::matmul(weights, V);                                  // [2, 2]
+  // Query 0 scores: [1, 0, 1] / sqrt(2); query 1: [0, 1, 1] / sqrt(2).
+  const double e = std::exp(1 / std::sqrt(2.0));
+  const double z = 2 * e + 1;
+  expect_near(weights.value().to_vector(), {e / z, 1 / z, e / z, 1 / z, e / z, e / z});
+  expect_near(out.value().to_vector(),
+              {(1 * e + 3 + 5 * e) / z, (2 * e + 4 + 6 * e) / z, (1 + 3 * e + 5 * e) / z,
+               (2 + 4 * e + 6 * e) / z});
+  // A padding mask hiding key 2 leaves exactly zero weight on it.
+  Var masked = ops::softmax(ops::add_mask(ops::matmul(Q, K, false, true, scale),
+                                          Tensor::from_vector({1, 3}, {0, 0, -kInf})));
+  const auto w = masked.value().to_vector();
+  EXPECT_EQ(w[2], 0.0f);
+  EXPECT_EQ(w[5], 0.0f);
+  expect_near({w[0], w[1]}, {e / (e + 1), 1 / (e + 1)});
+}
+
+TEST(MaskValues, CausalMaskHidesTheFutureAndGetsNoGradient) {
+  Tensor causal = Tensor::from_vector({3, 3}, {0, -kInf, -kInf, 0, 0, -kInf, 0, 0, 0});
+  Var x(testing::random_tensor({3, 3}, 9), true);
+  Var p = ops::softmax(ops::add_mask(x, causal));
+  const auto w = p.value().to_vector();
+  EXPECT_EQ(w[1], 0.0f);
+  EXPECT_EQ(w[2], 0.0f);
+  EXPECT_EQ(w[5], 0.0f);
+  EXPECT_FLOAT_EQ(w[0], 1.0f);
+  backward(ops::sum(ops::mul(p, Var(testing::random_tensor({3, 3}, 10)))));
+  const auto g = x.grad().to_vector();
+  EXPECT_EQ(g[1], 0.0f);
+  EXPECT_EQ(g[2], 0.0f);
+  EXPECT_EQ(g[5], 0.0f);
+}
+
+TEST(CrossEntropyValues, ClosedForms) {
+  // Uniform logits: -log p = log V for every class, whatever the smoothing.
+  Var flat(Tensor::zeros({2, 8}));
+  EXPECT_NEAR(ops::cross_entropy(flat, {3, 5}, 0.1f).value().item(), std::log(8.0), 1e-6);
+  // p = [1/4, 3/4], target 1.
+  Var x = constant({1, 2}, {0, std::log(3.0f)});
+  EXPECT_NEAR(ops::cross_entropy(x, {1}).value().item(), -std::log(0.75), 1e-6);
+  const double smoothed = 0.9 * -std::log(0.75) + 0.05 * (-std::log(0.25) - std::log(0.75));
+  EXPECT_NEAR(ops::cross_entropy(x, {1}, 0.1f).value().item(), smoothed, 1e-6);
+  // An ignored row counts in neither the sum nor the mean.
+  Var two = constant({2, 2}, {0, std::log(3.0f), 9, -9});
+  EXPECT_NEAR(ops::cross_entropy(two, {1, 0}, 0.0f, 0).value().item(), -std::log(0.75), 1e-6);
+  EXPECT_THROW(ops::cross_entropy(two, {0, 0}, 0.0f, 0), Error);
+  EXPECT_THROW(ops::cross_entropy(two, {1, 7}), Error);
+}
+
+TEST(CrossEntropyValues, StableForHugeLogits) {
+  Var x = constant({1, 3}, {1e4f, 0, -1e4f});
+  const float loss = ops::cross_entropy(x, {0}).value().item();
+  EXPECT_TRUE(std::isfinite(loss));
+  EXPECT_NEAR(loss, 0.0, 1e-6);
+}
+
+TEST(DropoutValues, DropsAboutPAndScalesTheRest) {
+  Var x(Tensor::full({100000}, 1.0f));
+  Rng rng(11);
+  const auto y = ops::dropout(x, 0.25f, rng).value().to_vector();
+  int zeros = 0;
+  for (float v : y) {
+    if (v == 0.0f) ++zeros;
+    else ASSERT_FLOAT_EQ(v, 1.0f / 0.75f);
+  }
+  EXPECT_NEAR(zeros / 100000.0, 0.25, 0.01);
+  Rng again(11);
+  EXPECT_EQ(ops::dropout(x, 0.25f, again).value().to_vector(), y);  // seeded
+  Rng off(11);
+  EXPECT_TRUE(ops::dropout(x, 0.0f, off).value().shares_storage_with(x.value()));
+}
+
+TEST(DropoutValues, MaskDoesNotDependOnThreadCount) {
+  Var x(Tensor::full({4097}, 1.0f));
+  const int threads = kernels::num_threads();
+  kernels::set_num_threads(1);
+  Rng a(5);
+  const auto one = ops::dropout(x, 0.5f, a).value().to_vector();
+  kernels::set_num_threads(2);
+  Rng b(5);
+  const auto two = ops::dropout(x, 0.5f, b).value().to_vector();
+  kernels::set_num_threads(threads);
+  EXPECT_EQ(one, two);
+}
+
+TEST(EmbeddingValues, GathersRowsAndSkipsThePaddingRowGradient) {
+  Var table(Tensor::from_vector({3, 2}, {0, 0, 1, 2, 3, 4}), true);
+  Var out = ops::embedding(table, {2, 0, 1, 2}, {2, 2}, 0);
+  EXPECT_EQ(out.shape(), (Shape{2, 2, 2}));
+  EXPECT_EQ(out.value().to_vector(), (std::vector<float>{3, 4, 0, 0, 1, 2, 3, 4}));
+  backward(ops::sum(out));
+  EXPECT_EQ(table.grad().to_vector(), (std::vector<float>{0, 0, 1, 1, 2, 2}));
+  EXPECT_THROW(ops::embedding(table, {3}, {1}), Error);
+  EXPECT_THROW(ops::embedding(table, {-1}, {1}), Error);
+}
+
+TEST(ReduceValues, SumMeanAndAxis) {
+  Var x = constant({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_FLOAT_EQ(ops::sum(x).value().item(), 21);
+  EXPECT_FLOAT_EQ(ops::mean(x).value().item(), 3.5);
+  EXPECT_EQ(ops::sum(x, 0).value().to_vector(), (std::vector<float>{5, 7, 9}));
+  EXPECT_EQ(ops::sum(x, -1, true).shape(), (Shape{2, 1}));
+  EXPECT_EQ(ops::sum(x, -1).value().to_vector(), (std::vector<float>{6, 15}));
+}
+
+TEST(LayoutValues, ReshapeNarrowPermute) {
+  Var x = constant({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_EQ(ops::reshape(ops::transpose(x, 0, 1), {6}).value().to_vector(),
+            (std::vector<float>{1, 4, 2, 5, 3, 6}));
+  EXPECT_EQ(ops::narrow(x, 1, 2, 1).value().to_vector(), (std::vector<float>{3, 6}));
+  EXPECT_TRUE(ops::contiguous(ops::permute(x, {1, 0})).value().is_contiguous());
+}
+
+TEST(PrimitiveCache, ReusesPrimitivesForARepeatedShape) {
+  Var a(testing::random_tensor({13, 7}, 1)), b(testing::random_tensor({7, 5}, 2));
+  ops::matmul(a, b);
+  const size_t after_first = kernels::dnnl_ctx::cache_size();
+  for (int i = 0; i < 5; ++i) ops::matmul(a, b);
+  EXPECT_EQ(kernels::dnnl_ctx::cache_size(), after_first);
+  ops::matmul(a, Var(testing::random_tensor({7, 6}, 3)));
+  EXPECT_EQ(kernels::dnnl_ctx::cache_size(), after_first + 1);
+}
+
+}  // namespace
+}  // namespace rosetta
