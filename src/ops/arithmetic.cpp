@@ -1,4 +1,4 @@
-// add, sub, mul with NumPy broadcasting, scale, and add_mask: forward through
+// add, sub, mul with NumPy broadcasting, scale, and add_constant: forward through
 // oneDNN binary/eltwise, backward summing over broadcast axes.
 #include "broadcast.h"
 #include "rosetta/error.h"
@@ -79,10 +79,10 @@ Var scale(const Var& x, float factor) {
   });
 }
 
-Var add_mask(const Var& x, const Tensor& mask) {
-  check(broadcast_shapes(x.shape(), mask.shape()) == x.shape(), "mask ", to_string(mask.shape()),
+Var add_constant(const Var& x, const Tensor& c) {
+  check(broadcast_shapes(x.shape(), c.shape()) == x.shape(), "constant ", to_string(c.shape()),
         " does not broadcast to ", to_string(x.shape()));
-  Tensor out = broadcast_binary(BinaryOp::add, x.value(), mask, x.shape());
+  Tensor out = broadcast_binary(BinaryOp::add, x.value(), c, x.shape());
   return Var::from_op(out, {x}, [x](const Tensor& g) { x.accumulate_grad(g); });
 }
 

@@ -75,10 +75,10 @@ std::vector<Case> cases() {
   c.push_back({"mul", "broadcast_both", [](auto& v) { return mul(v[0], v[1]); }, {r({2, 1, 3}, 28), r({4, 1}, 29)}});
   c.push_back({"mul", "same_input_twice", [](auto& v) { return mul(v[0], v[0]); }, {r({3, 3}, 30)}});
   c.push_back({"scale", "", [](auto& v) { return scale(v[0], -1.5f); }, {r({2, 5}, 31)}});
-  c.push_back({"add_mask", "finite", [](auto& v) {
-                 return add_mask(v[0], Tensor::from_vector({1, 3}, {0.0f, -2.0f, 1.0f}));
+  c.push_back({"add_constant", "finite", [](auto& v) {
+                 return add_constant(v[0], Tensor::from_vector({1, 3}, {0.0f, -2.0f, 1.0f}));
                }, {r({2, 3}, 32)}});
-  c.push_back({"add_mask", "causal_softmax", [](auto& v) { return softmax(add_mask(v[0], causal_mask(4))); },
+  c.push_back({"add_constant", "causal_softmax", [](auto& v) { return softmax(add_constant(v[0], causal_mask(4))); },
                {r({2, 4, 4}, 33)}});
   c.push_back({"relu", "", [](auto& v) { return relu(v[0]); }, {away_from_zero({3, 4}, 34)}});
   c.push_back({"gelu", "", [](auto& v) { return gelu(v[0]); }, {r({3, 4}, 35)}});

@@ -128,7 +128,7 @@ TEST(AttentionValues, HandComputedTwoQueriesThreeKeys) {
               {(1 * e + 3 + 5 * e) / z, (2 * e + 4 + 6 * e) / z, (1 + 3 * e + 5 * e) / z,
                (2 + 4 * e + 6 * e) / z});
   // A padding mask hiding key 2 leaves exactly zero weight on it.
-  Var masked = ops::softmax(ops::add_mask(ops::matmul(Q, K, false, true, scale),
+  Var masked = ops::softmax(ops::add_constant(ops::matmul(Q, K, false, true, scale),
                                           Tensor::from_vector({1, 3}, {0, 0, -kInf})));
   const auto w = masked.value().to_vector();
   EXPECT_EQ(w[2], 0.0f);
@@ -139,7 +139,7 @@ TEST(AttentionValues, HandComputedTwoQueriesThreeKeys) {
 TEST(MaskValues, CausalMaskHidesTheFutureAndGetsNoGradient) {
   Tensor causal = Tensor::from_vector({3, 3}, {0, -kInf, -kInf, 0, 0, -kInf, 0, 0, 0});
   Var x(testing::random_tensor({3, 3}, 9), true);
-  Var p = ops::softmax(ops::add_mask(x, causal));
+  Var p = ops::softmax(ops::add_constant(x, causal));
   const auto w = p.value().to_vector();
   EXPECT_EQ(w[1], 0.0f);
   EXPECT_EQ(w[2], 0.0f);

@@ -26,9 +26,9 @@ Var add(const Var& a, const Var& b);    // broadcast(a, b)
 Var sub(const Var& a, const Var& b);    // broadcast(a, b)
 Var mul(const Var& a, const Var& b);    // broadcast(a, b)
 Var scale(const Var& x, float factor);  // same shape as x
-// x + mask, mask broadcast to x and never differentiated; -inf entries hide
-// positions from a following softmax (padding and causal masks).
-Var add_mask(const Var& x, const Tensor& mask);
+// x + c, c broadcast to x and never differentiated: attention masks (-inf
+// entries hide positions from a following softmax) and positional tables.
+Var add_constant(const Var& x, const Tensor& c);
 
 // ---- activations and normalisation (activation.cpp, softmax.cpp, layer_norm.cpp)
 Var relu(const Var& x);  // same shape

@@ -1,0 +1,50 @@
+// Multi-head scaled dot-product attention with learned Q, K, V and output
+// projections. One class serves encoder self-attention, decoder
+// self-attention (with a causal mask) and cross-attention; the split into
+// project_* and attend() lets the incremental decoder cache keys and values.
+#pragma once
+
+#include "rosetta/nn/layers.h"
+
+namespace rosetta::nn {
+
+class MultiHeadAttention : public Module {
+ public:
+  MultiHeadAttention(int64_t d_model, int64_t heads, float attention_dropout, Rng& init_rng);
+
+  // query [B, T, D] attends over memory [B, S, D]; mask (additive, may be
+  // undefined) broadcasts to [B, H, T, S]. dropout_rng null: no dropout.
+  // weights, when given, receives the attention weights [B, H, T, S].
+  Var forward(const Var& query, const Var& memory, const Tensor& mask, Rng* dropout_rng,
+              Var* weights = nullptr) const;
+
+  Var project_query(const Var& x) const;  // [B, T, D] -> [B, H, T, Dh]
+  Var project_key(const Var& x) const;    // [B, S, D] -> [B, H, S, Dh]
+  Var project_value(const Var& x) const;  // [B, S, D] -> [B, H, S, Dh]
+  // softmax(q k^T / sqrt(Dh) + mask) v, heads merged, output-projected: [B, T, D]
+  Var attend(const Var& q, const Var& k, const Var& v, const Tensor& mask, Rng* dropout_rng,
+             Var* weights = nullptr) const;
+
+ private:
+  Var split_heads(const Var& x) const;
+
+  int64_t d_model_, heads_;
+  float attention_dropout_;
+  Linear q_proj_, k_proj_, v_proj_, out_proj_;
+};
+
+// linear2(dropout(activation(linear1(x)))): [..., D] -> [..., D]
+class FeedForward : public Module {
+ public:
+  enum class Activation { relu, gelu };
+  FeedForward(int64_t d_model, int64_t ffn, Activation activation, float activation_dropout,
+              Rng& init_rng);
+  Var forward(const Var& x, Rng* dropout_rng) const;
+
+ private:
+  Activation activation_;
+  float activation_dropout_;
+  Linear linear1_, linear2_;
+};
+
+}  // namespace rosetta::nn

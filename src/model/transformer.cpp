@@ -1,0 +1,246 @@
+#include "rosetta/model/transformer.h"
+
+#include <cmath>
+
+#include "rosetta/error.h"
+#include "rosetta/nn/init.h"
+#include "rosetta/ops/tensor_ops.h"
+
+namespace rosetta {
+
+namespace {
+
+nn::FeedForward::Activation ffn_activation(const ModelConfig& c) {
+  return c.activation == ActivationKind::relu ? nn::FeedForward::Activation::relu
+                                              : nn::FeedForward::Activation::gelu;
+}
+
+// Post-norm: norm(x + drop(f(x))). Pre-norm: x + drop(f(norm(x))).
+template <typename Sublayer>
+Var residual_block(const ModelConfig& c, const Var& x, const nn::LayerNorm& norm, Rng* rng,
+                   Sublayer f) {
+  if (c.norm == NormPosition::pre) {
+    Var out = f(norm.forward(x));
+    if (rng) out = ops::dropout(out, c.dropout, *rng);
+    return ops::add(x, out);
+  }
+  Var out = f(x);
+  if (rng) out = ops::dropout(out, c.dropout, *rng);
+  return norm.forward(ops::add(x, out));
+}
+
+Tensor embedding_table(const ModelConfig& c, Rng& rng) {
+  Tensor table = nn::init::normal({c.vocab_size, c.d_model}, 1.0f / std::sqrt(static_cast<float>(c.d_model)), rng);
+  std::fill_n(table.data() + c.pad_id * c.d_model, c.d_model, 0.0f);  // as padding_idx does
+  return table;
+}
+
+// With all embeddings tied the target side reads the source table.
+const nn::Embedding& target_table(const std::unique_ptr<nn::Embedding>& tgt,
+                                  const std::unique_ptr<nn::Embedding>& src) {
+  return tgt ? *tgt : *src;
+}
+
+}  // namespace
+
+// ---- encoder layer --------------------------------------------------------
+
+EncoderLayer::EncoderLayer(const ModelConfig& config, Rng& init_rng)
+    : config_(config),
+      self_attn_(config.d_model, config.heads, config.attention_dropout, init_rng),
+      ffn_(config.d_model, config.ffn, ffn_activation(config), config.activation_dropout, init_rng),
+      norm1_(config.d_model, config.layer_norm_eps),
+      norm2_(config.d_model, config.layer_norm_eps) {
+  register_module("self_attn", self_attn_);
+  register_module("ffn", ffn_);
+  register_module("norm1", norm1_);
+  register_module("norm2", norm2_);
+}
+
+Var EncoderLayer::forward(const Var& x, const Tensor& mask, Rng* rng) const {
+  Var h = residual_block(config_, x, norm1_, rng,
+                         [&](const Var& in) { return self_attn_.forward(in, in, mask, rng); });
+  return residual_block(config_, h, norm2_, rng, [&](const Var& in) { return ffn_.forward(in, rng); });
+}
+
+// ---- decoder layer --------------------------------------------------------
+
+DecoderLayer::DecoderLayer(const ModelConfig& config, Rng& init_rng)
+    : config_(config),
+      self_attn_(config.d_model, config.heads, config.attention_dropout, init_rng),
+      cross_attn_(config.d_model, config.heads, config.attention_dropout, init_rng),
+      ffn_(config.d_model, config.ffn, ffn_activation(config), config.activation_dropout, init_rng),
+      norm1_(config.d_model, config.layer_norm_eps),
+      norm2_(config.d_model, config.layer_norm_eps),
+      norm3_(config.d_model, config.layer_norm_eps) {
+  register_module("self_attn", self_attn_);
+  register_module("cross_attn", cross_attn_);
+  register_module("ffn", ffn_);
+  register_module("norm1", norm1_);
+  register_module("norm2", norm2_);
+  register_module("norm3", norm3_);
+}
+
+Var DecoderLayer::forward(const Var& x, const Var& memory, const Tensor& causal,
+                          const Tensor& memory_mask, Rng* rng, Var* cross_weights) const {
+  Var h = residual_block(config_, x, norm1_, rng,
+                         [&](const Var& in) { return self_attn_.forward(in, in, causal, rng); });
+  h = residual_block(config_, h, norm2_, rng, [&](const Var& in) {
+    return cross_attn_.forward(in, memory, memory_mask, rng, cross_weights);
+  });
+  return residual_block(config_, h, norm3_, rng, [&](const Var& in) { return ffn_.forward(in, rng); });
+}
+
+void DecoderLayer::start(const Var& memory, int64_t capacity, LayerCache& cache) const {
+  const int64_t b = memory.value().dim(0), h = config_.heads, dh = config_.d_model / config_.heads;
+  cache.cross_keys = ops::contiguous(cross_attn_.project_key(memory).value());      // [B, H, S, Dh]
+  cache.cross_values = ops::contiguous(cross_attn_.project_value(memory).value());  // [B, H, S, Dh]
+  cache.self_keys = Tensor::empty({b, h, capacity, dh});
+  cache.self_values = Tensor::empty({b, h, capacity, dh});
+}
+
+Var DecoderLayer::step(const Var& x, LayerCache& cache, int64_t length,
+                       const Tensor& memory_mask) const {
+  // The new position's key and value join the cache; the query attends over
+  // every cached position (all earlier ones: no causal mask needed).
+  Var h = residual_block(config_, x, norm1_, nullptr, [&](const Var& in) {
+    ops::copy_into(self_attn_.project_key(in).value(), cache.self_keys.narrow(2, length, 1));
+    ops::copy_into(self_attn_.project_value(in).value(), cache.self_values.narrow(2, length, 1));
+    const Var keys(cache.self_keys.narrow(2, 0, length + 1));      // [B, H, t+1, Dh]
+    const Var values(cache.self_values.narrow(2, 0, length + 1));  // [B, H, t+1, Dh]
+    return self_attn_.attend(self_attn_.project_query(in), keys, values, Tensor(), nullptr);
+  });
+  h = residual_block(config_, h, norm2_, nullptr, [&](const Var& in) {
+    return cross_attn_.attend(cross_attn_.project_query(in), Var(cache.cross_keys),
+                              Var(cache.cross_values), memory_mask, nullptr);
+  });
+  return residual_block(config_, h, norm3_, nullptr,
+                        [&](const Var& in) { return ffn_.forward(in, nullptr); });
+}
+
+void DecoderState::select_rows(const std::vector<int32_t>& rows) {
+  for (LayerCache& c : layers) {
+    c.self_keys = ops::gather_rows(c.self_keys, rows);
+    c.self_values = ops::gather_rows(c.self_values, rows);
+    c.cross_keys = ops::gather_rows(c.cross_keys, rows);
+    c.cross_values = ops::gather_rows(c.cross_values, rows);
+  }
+  memory_mask = ops::gather_rows(memory_mask, rows);
+}
+
+// ---- transformer ----------------------------------------------------------
+
+Transformer::Transformer(const ModelConfig& config, Rng& init_rng) : config_(config) {
+  check(config.d_model > 0 && config.heads > 0 && config.d_model % config.heads == 0, "d_model ",
+        config.d_model, " is not divisible by heads ", config.heads);
+  check(config.pad_id >= 0 && config.pad_id < config.vocab_size, "pad id ", config.pad_id,
+        " is outside the vocabulary of ", config.vocab_size);
+  src_embed_ = std::make_unique<nn::Embedding>(embedding_table(config, init_rng), config.pad_id);
+  if (config.tying == EmbeddingTying::all) {
+    register_module("embedding", *src_embed_);
+  } else {
+    tgt_embed_ = std::make_unique<nn::Embedding>(embedding_table(config, init_rng), config.pad_id);
+    register_module("src_embedding", *src_embed_);
+    register_module("tgt_embedding", *tgt_embed_);
+  }
+  if (config.tying == EmbeddingTying::none) {
+    output_ = std::make_unique<nn::Linear>(
+        nn::init::normal({config.vocab_size, config.d_model},
+                         1.0f / std::sqrt(static_cast<float>(config.d_model)), init_rng),
+        -1.0f, init_rng);
+    register_module("output_projection", *output_);
+  }
+  if (config.positional == PositionalKind::learned) {
+    positions_ = std::make_unique<nn::Embedding>(
+        nn::init::normal({config.max_positions, config.d_model},
+                         1.0f / std::sqrt(static_cast<float>(config.d_model)), init_rng),
+        -1);
+    register_module("positions", *positions_);
+  } else {
+    sinusoid_ = nn::sinusoidal_table(config.max_positions, config.d_model);
+  }
+  for (int64_t i = 0; i < config.encoder_layers; ++i) {
+    encoder_.push_back(std::make_unique<EncoderLayer>(config_, init_rng));
+    register_module("encoder.layers." + std::to_string(i), *encoder_.back());
+  }
+  for (int64_t i = 0; i < config.decoder_layers; ++i) {
+    decoder_.push_back(std::make_unique<DecoderLayer>(config_, init_rng));
+    register_module("decoder.layers." + std::to_string(i), *decoder_.back());
+  }
+  if (config.norm == NormPosition::pre) {
+    encoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
+    decoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
+    register_module("encoder.norm", *encoder_norm_);
+    register_module("decoder.norm", *decoder_norm_);
+  }
+}
+
+Var Transformer::embed(const nn::Embedding& table, const std::vector<int32_t>& ids,
+                       const Shape& shape, int64_t first_position, Rng* rng) const {
+  const int64_t length = shape[1];
+  check(first_position + length <= config_.max_positions, "sequence of ", first_position + length,
+        " positions exceeds model.max_positions ", config_.max_positions);
+  Var x = ops::scale(table.forward(ids, shape), std::sqrt(static_cast<float>(config_.d_model)));
+  if (positions_) {
+    std::vector<int32_t> pos(length);
+    for (int64_t i = 0; i < length; ++i) pos[i] = static_cast<int32_t>(first_position + i);
+    x = ops::add(x, positions_->forward(pos, {1, length}));  // [B, T, D] + [1, T, D]
+  } else {
+    x = ops::add_constant(x, sinusoid_.narrow(0, first_position, length).view({1, length, config_.d_model}));
+  }
+  return rng ? ops::dropout(x, config_.dropout, *rng) : x;
+}
+
+Var Transformer::encode(const TokenMatrix& src, Rng* rng) const {
+  const Tensor mask = key_padding_mask(src, config_.pad_id);  // [B, 1, 1, S]
+  Var x = embed(*src_embed_, src.ids, src.shape(), 0, rng);  // [B, S, D]
+  for (const auto& layer : encoder_) x = layer->forward(x, mask, rng);
+  return encoder_norm_ ? encoder_norm_->forward(x) : x;
+}
+
+Var Transformer::decode(const TokenMatrix& tgt_in, const Var& memory, const TokenMatrix& src,
+                        Rng* rng) const {
+  const Tensor memory_mask = key_padding_mask(src, config_.pad_id);  // [B, 1, 1, S]
+  const Tensor causal = causal_mask(tgt_in.cols);                    // [T, T]
+  Var x = embed(target_table(tgt_embed_, src_embed_), tgt_in.ids, tgt_in.shape(), 0, rng);
+  for (const auto& layer : decoder_) x = layer->forward(x, memory, causal, memory_mask, rng);
+  return decoder_norm_ ? decoder_norm_->forward(x) : x;  // [B, T, D]
+}
+
+Var Transformer::logits(const Var& hidden) const {
+  if (output_) return output_->forward(hidden);
+  return ops::linear(hidden, target_table(tgt_embed_, src_embed_).table(), Var());
+}
+
+Var Transformer::forward(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng* rng) const {
+  check(src.rows == tgt_in.rows, "source batch of ", src.rows, " rows, target batch of ",
+        tgt_in.rows);
+  return logits(decode(tgt_in, encode(src, rng), src, rng));  // [B, T, V]
+}
+
+DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_length) const {
+  NoGradGuard no_grad;
+  const Var memory = encode(src, nullptr);
+  DecoderState state;
+  state.memory_mask = key_padding_mask(src, config_.pad_id);
+  state.capacity = max_target_length;
+  state.layers.resize(decoder_.size());
+  for (size_t i = 0; i < decoder_.size(); ++i) decoder_[i]->start(memory, max_target_length, state.layers[i]);
+  return state;
+}
+
+Tensor Transformer::step(DecoderState& state, const std::vector<int32_t>& previous) const {
+  NoGradGuard no_grad;
+  const int64_t b = static_cast<int64_t>(previous.size());
+  check(b == state.batch(), "step() got ", b, " tokens for a batch of ", state.batch());
+  check(state.length < state.capacity, "step() past the decoder state's capacity of ",
+        state.capacity, " positions");
+  Var x = embed(target_table(tgt_embed_, src_embed_), previous, {b, 1}, state.length, nullptr);
+  for (size_t i = 0; i < decoder_.size(); ++i)
+    x = decoder_[i]->step(x, state.layers[i], state.length, state.memory_mask);
+  if (decoder_norm_) x = decoder_norm_->forward(x);
+  ++state.length;
+  return ops::log_softmax(logits(x)).value().view({b, config_.vocab_size});  // [B, V]
+}
+
+}  // namespace rosetta
