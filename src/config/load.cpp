@@ -1,0 +1,152 @@
+// Reading and writing configs: the only user of yaml-cpp.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "fields.h"
+#include "rosetta/error.h"
+
+namespace rosetta {
+
+using config_detail::Field;
+
+namespace {
+
+// Leaves of the YAML tree under dotted keys, with their line numbers.
+void flatten(const YAML::Node& node, const std::string& prefix,
+             std::vector<std::pair<std::string, YAML::Node>>& out) {
+  for (const auto& item : node) {
+    const std::string key = prefix + item.first.as<std::string>();
+    if (item.second.IsMap()) flatten(item.second, key + ".", out);
+    else out.emplace_back(key, item.second);
+  }
+}
+
+Field* find(std::vector<Field>& fields, const std::string& key) {
+  for (Field& f : fields)
+    if (f.key == key) return &f;
+  return nullptr;
+}
+
+void apply(std::vector<Field>& fields, const std::string& key, const YAML::Node& value,
+           const std::string& where) {
+  Field* field = find(fields, key);
+  if (field == nullptr) {
+    // Name the section's known keys: a typo is the usual cause.
+    std::string known;
+    const std::string section = key.substr(0, key.find('.') + 1);
+    for (const Field& f : fields)
+      if (f.key.rfind(section, 0) == 0) known += (known.empty() ? "" : ", ") + f.key;
+    throw Error(concat(where, ": unknown key '", key, "'",
+                       known.empty() ? "" : " (known in this section: " + known + ")"));
+  }
+  try {
+    field->set(value);
+  } catch (const Error& e) {
+    throw Error(concat(where, ": ", key, ": ", e.what()));
+  }
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml, const std::string& origin,
+                    const std::vector<std::string>& overrides) {
+  Config config;
+  std::vector<Field> fields = config_detail::fields(config);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw Error(concat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": malformed YAML: ", e.msg));
+  }
+  if (root && !root.IsNull()) {
+    if (!root.IsMap()) throw Error(concat(origin, ": the top level must be a map of sections"));
+    std::vector<std::pair<std::string, YAML::Node>> leaves;
+    flatten(root, "", leaves);
+    for (const auto& [key, value] : leaves)
+      apply(fields, key, value, concat(origin, ":", value.Mark().line + 1));
+  }
+  for (const std::string& override_text : overrides) {
+    const size_t eq = override_text.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error(concat("--set ", override_text, ": expected key=value"));
+    YAML::Node value;
+    try {
+      value = YAML::Load(override_text.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      throw Error(concat("--set ", override_text, ": ", e.msg));
+    }
+    apply(fields, override_text.substr(0, eq), value, "--set " + override_text);
+  }
+  config.model.vocab_size = config.vocab.size;
+  config_detail::validate(config, origin);
+  return config;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw Error(concat("cannot read config file ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, overrides);
+}
+
+std::string to_yaml(const Config& config) {
+  Config copy = config;
+  YAML::Node root;
+  for (const Field& f : config_detail::fields(copy)) {
+    std::vector<std::string> parts;
+    std::stringstream key(f.key);
+    for (std::string part; std::getline(key, part, '.');) parts.push_back(part);
+    // One chained expression: yaml-cpp attaches a new child only on assignment.
+    if (parts.size() == 2) root[parts[0]][parts[1]] = f.get();
+    else if (parts.size() == 3) root[parts[0]][parts[1]][parts[2]] = f.get();
+    else throw Error("config key " + f.key + " is nested deeper than the writer supports");
+  }
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string describe_defaults() {
+  Config defaults;
+  std::string out;
+  for (const Field& f : config_detail::fields(defaults)) {
+    YAML::Emitter value;
+    value << f.get();
+    out += f.key + ": " + value.c_str() + "    # " + f.help + "\n";
+  }
+  return out;
+}
+
+std::string data_root(const std::string& command_line_root) {
+  if (!command_line_root.empty()) return command_line_root;
+  if (const char* env = std::getenv("ROSETTA_DATA"); env && *env) return env;
+  return "data";
+}
+
+void resolve_data_paths(Config& config, const std::string& root) {
+  auto resolve = [&](std::string& path) {
+    if (!path.empty() && std::filesystem::path(path).is_relative())
+      path = (std::filesystem::path(root) / path).string();
+  };
+  for (CorpusPaths* p : {&config.data.train, &config.data.valid, &config.data.test}) {
+    resolve(p->src);
+    resolve(p->tgt);
+  }
+}
+
+double parse_duration(const std::string& text, const std::string& what) {
+  static const std::regex pattern(R"(^\s*([0-9]+(\.[0-9]*)?)\s*([smhd]?)\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, pattern))
+    throw Error(concat(what, ": expected a duration such as 90s, 20m or 1.5h, got '", text, "'"));
+  const double value = std::stod(m[1]);
+  const std::string unit = m[3];
+  const double scale = unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 1;
+  return value * scale;
+}
+
+}  // namespace rosetta
