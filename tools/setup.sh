@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libdnnl-dev libsentencepiece-dev libyaml-cpp-dev
-          libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libutf8proc-dev)
+          libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libutf8proc-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,11 @@
 // The rosetta command line: parses the subcommand, runs it, and turns any
 // rosetta::Error into a logged message and a non-zero exit.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <iostream>
 
+#include "commands.h"
 #include "rosetta/error.h"
 
 #ifndef ROSETTA_VERSION
@@ -14,17 +15,15 @@
 int main(int argc, char** argv) {
   CLI::App app{"Rosetta: a Transformer machine-translation trainer for the CPU"};
   app.set_version_flag("--version", std::string("rosetta ") + ROSETTA_VERSION);
-  app.require_subcommand(0, 1);
+  app.require_subcommand(1);
+  rosetta::cli::add_train_command(app);
+  rosetta::cli::add_info_command(app);
+  rosetta::cli::add_config_command(app);
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  }
-  try {
-    if (app.get_subcommands().empty()) {
-      std::cout << app.help();
-      return 0;
-    }
   } catch (const rosetta::Error& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -1,0 +1,14 @@
+// One function per subcommand: each adds its options and callback to the app.
+// The callbacks throw rosetta::Error; main() turns that into a message and
+// a non-zero exit.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace rosetta::cli {
+
+void add_train_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_config_command(CLI::App& app);
+
+}  // namespace rosetta::cli

@@ -1,0 +1,68 @@
+// rosetta train --config FILE [--set key=value ...] [--data-root DIR] [--dry-run]
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "rosetta/config/config.h"
+#include "rosetta/error.h"
+#include "rosetta/model/transformer.h"
+
+namespace rosetta::cli {
+
+namespace {
+
+struct TrainOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string data_root;
+  bool dry_run = false;
+};
+
+// Rough upper bound of training memory for one batch: weights, gradients and
+// Adam moments, plus the activations backward keeps for a batch of
+// batch_tokens target tokens in sentences of data.max_len (worst case for
+// the attention maps).
+double estimated_batch_megabytes(const Config& c, int64_t parameters) {
+  const auto& m = c.model;
+  const double tokens = static_cast<double>(c.train.batch_tokens);
+  const double len = static_cast<double>(c.data.max_len);
+  const double per_layer_tokens = 12.0 * m.d_model + 2.0 * m.ffn;  // projections, norms, FFN
+  const double attention = 3.0 * m.heads * len;                    // scores, softmax, dropout mask
+  const double encoder = m.encoder_layers * tokens * (per_layer_tokens + attention);
+  const double decoder = m.decoder_layers * tokens * (1.5 * per_layer_tokens + 2 * attention);
+  const double output = 3.0 * tokens * m.vocab_size;  // logits, their gradient, workspace
+  const double floats = 4.0 * parameters + encoder + decoder + output;
+  return floats * sizeof(float) / (1024.0 * 1024.0);
+}
+
+void run(const TrainOptions& o) {
+  Config config = load_config(o.config_path, o.overrides);
+  resolve_data_paths(config, data_root(o.data_root));
+  Rng init_rng(config.train.seed);
+  Transformer model(config.model, init_rng);
+  const int64_t parameters = model.parameter_count();
+  if (o.dry_run) {
+    std::cout << "# resolved config (" << o.config_path << ")\n" << to_yaml(config);
+    std::cout << "parameters: " << parameters << "\n";
+    std::cout << "estimated memory per batch: " << static_cast<int64_t>(estimated_batch_megabytes(config, parameters))
+              << " MiB (batch_tokens " << config.train.batch_tokens << ", sentences up to " << config.data.max_len
+              << " tokens)\n";
+    return;
+  }
+  throw Error("rosetta train: only --dry-run is available in this build");
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train a model from a YAML config");
+  auto o = std::make_shared<TrainOptions>();
+  cmd->add_option("-c,--config", o->config_path, "YAML config file")->required();
+  cmd->add_option("--set", o->overrides, "override a key: section.key=value (repeatable)")->take_all();
+  cmd->add_option("--data-root", o->data_root, "folder that relative data paths start from (default $ROSETTA_DATA, else ./data)");
+  cmd->add_flag("--dry-run", o->dry_run, "print the resolved config, parameter count and memory estimate, then exit");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace rosetta::cli

@@ -1,0 +1,76 @@
+// The rosetta command as a user runs it: exit codes and what it prints.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "rosetta/config/config.h"
+#include "rosetta/model/checkpoint.h"
+#include "rosetta/model/transformer.h"
+#include "testing/run_command.h"
+
+namespace rosetta {
+namespace {
+
+using testing::rosetta_binary;
+using testing::run_command;
+
+const std::string kSmall = ROSETTA_SOURCE_DIR "/configs/multi30k-small.yaml";
+
+TEST(Cli, VersionAndHelp) {
+  auto r = run_command(rosetta_binary() + " --version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("rosetta "), std::string::npos);
+  r = run_command(rosetta_binary() + " --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("train"), std::string::npos);
+  EXPECT_NE(run_command(rosetta_binary()).exit_code, 0);  // a subcommand is required
+}
+
+TEST(Cli, DryRunPrintsTheReferenceParameterCount) {
+  const auto r = run_command(rosetta_binary() + " train --config " + kSmall + " --dry-run");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("parameters: 7577600"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("d_model: 256"), std::string::npos);
+  EXPECT_NE(r.output.find("estimated memory per batch"), std::string::npos);
+}
+
+TEST(Cli, OverridesReachTheModel) {
+  const auto r = run_command(rosetta_binary() + " train --config " + kSmall +
+                             " --set model.norm=pre --set train.max_steps=200 --dry-run");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("parameters: 7578624"), std::string::npos) << r.output;  // + 2 final norms
+  EXPECT_NE(r.output.find("max_steps: 200"), std::string::npos);
+}
+
+TEST(Cli, BadInputExitsNonZeroWithTheKeyOrFile) {
+  auto r = run_command(rosetta_binary() + " train --config " + kSmall + " --set model.heads=3 --dry-run");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("model.heads"), std::string::npos) << r.output;
+  r = run_command(rosetta_binary() + " train --config /no/such.yaml --dry-run");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("/no/such.yaml"), std::string::npos) << r.output;
+  r = run_command(rosetta_binary() + " info " + kSmall);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("is not a Rosetta checkpoint"), std::string::npos) << r.output;
+}
+
+TEST(Cli, InfoPrintsConfigParameterCountAndStep) {
+  const Config config = load_config(kSmall);
+  Rng rng(1);
+  Transformer model(config.model, rng);
+  Checkpoint c;
+  c.texts["config"] = to_yaml(config);
+  c.texts["state/step"] = "1234";
+  store_parameters(model, c);
+  const std::string path = std::filesystem::temp_directory_path() / "rosetta_cli_info.ckpt";
+  save_checkpoint(c, path);
+  const auto r = run_command(rosetta_binary() + " info " + path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("parameters: 7577600"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("step: 1234"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("d_model: 256"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace rosetta
