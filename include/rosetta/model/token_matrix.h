@@ -9,6 +9,10 @@
 
 namespace rosetta {
 
+// Special token ids, fixed across the project (SentencePiece models are
+// trained with them).
+constexpr int32_t kPadId = 0, kUnkId = 1, kBosId = 2, kEosId = 3;
+
 struct TokenMatrix {
   int64_t rows = 0, cols = 0;
   std::vector<int32_t> ids;  // rows * cols, padded with the pad id

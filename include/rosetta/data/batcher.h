@@ -1,0 +1,81 @@
+// Token-based batches, as fairseq and the PyTorch reference make them:
+// sentences sorted by (target length, source length, seeded random
+// tie-break) and cut greedily so that sentences x longest target (EOS
+// included) stays within the token budget. The batches are fixed once; each
+// epoch visits them in a new seeded order. Where the trainer is in that
+// order (epoch, batch) is part of the training state, so a resumed run gets
+// the same batches. BatchStream prepares batches on a background thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "rosetta/data/corpus.h"
+#include "rosetta/model/token_matrix.h"
+
+namespace rosetta {
+
+struct Batch {
+  TokenMatrix src;      // [B, S]: pieces + EOS, padded
+  TokenMatrix tgt_in;   // [B, T]: BOS + pieces
+  TokenMatrix tgt_out;  // [B, T]: pieces + EOS
+  int64_t source_tokens = 0, target_tokens = 0;  // not counting padding
+};
+
+using BatchPlan = std::vector<std::vector<uint32_t>>;  // sentence indices of each batch
+
+BatchPlan make_batches(const ParallelCorpus& corpus, int64_t batch_tokens, uint64_t seed);
+// The order batches are visited in an epoch (epochs count from 1).
+std::vector<uint32_t> epoch_order(size_t batches, uint64_t seed, int64_t epoch);
+
+struct SubwordSampling {
+  bool enabled = false;
+  float alpha = 0.1f;
+  const Tokenizer* tokenizer = nullptr;
+};
+Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices,
+              const SubwordSampling& sampling = {});
+
+struct DataPosition {
+  int64_t epoch = 1;  // from 1
+  int64_t batch = 0;  // index into the epoch's order of the next batch
+};
+
+class BatchStream {
+ public:
+  BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t seed, DataPosition start,
+              SubwordSampling sampling = {}, size_t prefetch = 16);
+  ~BatchStream();
+  BatchStream(const BatchStream&) = delete;
+  BatchStream& operator=(const BatchStream&) = delete;
+
+  // The next batch and the position it was taken from; epochs roll over.
+  Batch next(DataPosition* taken_from = nullptr);
+  // Where the batch after the last one returned sits (what a checkpoint saves).
+  DataPosition position() const { return position_; }
+  size_t batches_per_epoch() const { return plan_.size(); }
+
+ private:
+  void produce();
+
+  const ParallelCorpus& corpus_;
+  BatchPlan plan_;
+  uint64_t seed_;
+  SubwordSampling sampling_;
+  size_t capacity_;
+  DataPosition position_;  // consumer side
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::pair<DataPosition, Batch>> queue_;
+  bool stop_ = false;
+  std::exception_ptr failure_;
+  std::thread worker_;
+  DataPosition produce_at_;  // producer side
+};
+
+}  // namespace rosetta

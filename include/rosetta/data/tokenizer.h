@@ -1,0 +1,54 @@
+// Subword tokenization through the SentencePiece library (not a
+// re-implementation): training a model from text, loading it from a file or
+// from checkpoint bytes, encoding (optionally with sampled segmentations for
+// subword regularisation) and decoding. Ids: pad 0, unk 1, bos 2, eos 3.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace rosetta {
+
+struct TokenizerTraining {
+  std::vector<std::string> inputs;  // text files, one sentence a line
+  int64_t vocab_size = 8000;
+  std::string type = "unigram";     // unigram | bpe
+  float character_coverage = 1.0f;
+  int64_t max_sentences = 2000000;  // sampled from the inputs
+  uint64_t seed = 1;
+};
+
+class Tokenizer {
+ public:
+  Tokenizer();
+  ~Tokenizer();
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+
+  static Tokenizer load(const std::string& path);
+  static Tokenizer from_bytes(const std::string& serialized_model, const std::string& origin);
+  // Trains a model and writes it to model_path (atomically); returns it loaded.
+  static Tokenizer train(const TokenizerTraining& options, const std::string& model_path);
+
+  std::vector<int32_t> encode(const std::string& text) const;
+  // One segmentation sampled with smoothing alpha, from all of them.
+  // SentencePiece draws from a per-thread generator seeded when the thread
+  // first samples (seed it with seed_sampling() before starting the thread):
+  // a run is reproducible, but a resumed run samples afresh.
+  std::vector<int32_t> encode_sampled(const std::string& text, float alpha) const;
+  static void seed_sampling(uint64_t seed);
+  std::string decode(const std::vector<int32_t>& ids) const;
+  int64_t vocab_size() const;
+  std::string serialized() const;  // the model's bytes, for checkpoints
+
+ private:
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+};
+
+}  // namespace rosetta

@@ -1,0 +1,146 @@
+#include "rosetta/data/batcher.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "rosetta/error.h"
+#include "rosetta/tensor/random.h"
+
+namespace rosetta {
+
+BatchPlan make_batches(const ParallelCorpus& corpus, int64_t batch_tokens, uint64_t seed) {
+  const size_t n = corpus.size();
+  Rng rng(seed);
+  std::vector<float> tie(n);
+  for (auto& t : tie) t = rng.uniform();
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const auto ka = std::make_tuple(corpus.tgt_length(a), corpus.src_length(a), tie[a]);
+    const auto kb = std::make_tuple(corpus.tgt_length(b), corpus.src_length(b), tie[b]);
+    return ka < kb || (ka == kb && a < b);
+  });
+  BatchPlan plan;
+  std::vector<uint32_t> current;
+  int64_t longest = 0;
+  for (uint32_t i : order) {
+    const int64_t length = corpus.tgt_length(i) + 1;  // + EOS
+    check(length <= batch_tokens, "sentence ", i, " has ", length, " target tokens, more than train.batch_tokens ",
+          batch_tokens);
+    const int64_t grown = std::max(longest, length);
+    if (!current.empty() && grown * static_cast<int64_t>(current.size() + 1) > batch_tokens) {
+      plan.push_back(std::move(current));
+      current.clear();
+      longest = length;
+    } else {
+      longest = grown;
+    }
+    current.push_back(i);
+  }
+  if (!current.empty()) plan.push_back(std::move(current));
+  return plan;
+}
+
+std::vector<uint32_t> epoch_order(size_t batches, uint64_t seed, int64_t epoch) {
+  std::vector<uint32_t> order(batches);
+  std::iota(order.begin(), order.end(), 0u);
+  Rng rng(seed * 1000 + static_cast<uint64_t>(epoch));
+  for (size_t i = batches; i > 1; --i) {  // Fisher-Yates
+    const size_t j = rng.next_u64() % i;
+    std::swap(order[i - 1], order[j]);
+  }
+  return order;
+}
+
+Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices, const SubwordSampling& sampling) {
+  std::vector<std::vector<int32_t>> src, tgt_in, tgt_out;
+  Batch batch;
+  for (uint32_t i : indices) {
+    std::vector<int32_t> s, t;
+    if (sampling.enabled) {
+      s = sampling.tokenizer->encode_sampled(std::string(corpus.src_text(i)), sampling.alpha);
+      t = sampling.tokenizer->encode_sampled(std::string(corpus.tgt_text(i)), sampling.alpha);
+      s.push_back(kEosId);
+    } else {
+      s.assign(corpus.src(i).begin(), corpus.src(i).end());
+      t.assign(corpus.tgt(i).begin(), corpus.tgt(i).end());
+    }
+    std::vector<int32_t> in{kBosId};
+    in.insert(in.end(), t.begin(), t.end());
+    t.push_back(kEosId);
+    batch.source_tokens += static_cast<int64_t>(s.size());
+    batch.target_tokens += static_cast<int64_t>(t.size());
+    src.push_back(std::move(s));
+    tgt_in.push_back(std::move(in));
+    tgt_out.push_back(std::move(t));
+  }
+  batch.src = TokenMatrix::from_rows(src, kPadId);
+  batch.tgt_in = TokenMatrix::from_rows(tgt_in, kPadId);
+  batch.tgt_out = TokenMatrix::from_rows(tgt_out, kPadId);
+  return batch;
+}
+
+BatchStream::BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t seed, DataPosition start,
+                         SubwordSampling sampling, size_t prefetch)
+    : corpus_(corpus),
+      plan_(std::move(plan)),
+      seed_(seed),
+      sampling_(sampling),
+      capacity_(std::max<size_t>(prefetch, 1)),
+      position_(start),
+      produce_at_(start) {
+  check(!plan_.empty(), "no batches: the training corpus is empty after filtering");
+  check(start.epoch >= 1 && start.batch >= 0 && start.batch <= static_cast<int64_t>(plan_.size()),
+        "data position (epoch ", start.epoch, ", batch ", start.batch, ") is outside the ", plan_.size(),
+        " batches of an epoch");
+  check(!sampling_.enabled || (sampling_.tokenizer && corpus.has_text()),
+        "subword sampling needs the tokenizer and the corpus text");
+  if (sampling_.enabled) Tokenizer::seed_sampling(seed);  // before the worker's first sample
+  worker_ = std::thread([this] { produce(); });
+}
+
+BatchStream::~BatchStream() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+void BatchStream::produce() {
+  try {
+    std::vector<uint32_t> order = epoch_order(plan_.size(), seed_, produce_at_.epoch);
+    while (true) {
+      if (produce_at_.batch == static_cast<int64_t>(plan_.size())) {
+        produce_at_ = {produce_at_.epoch + 1, 0};
+        order = epoch_order(plan_.size(), seed_, produce_at_.epoch);
+      }
+      Batch batch = collate(corpus_, plan_[order[produce_at_.batch]], sampling_);
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stop_ || queue_.size() < capacity_; });
+      if (stop_) return;
+      queue_.emplace_back(produce_at_, std::move(batch));
+      ++produce_at_.batch;
+      changed_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    failure_ = std::current_exception();
+    changed_.notify_all();
+  }
+}
+
+Batch BatchStream::next(DataPosition* taken_from) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return !queue_.empty() || failure_; });
+  if (queue_.empty()) std::rethrow_exception(failure_);
+  auto [at, batch] = std::move(queue_.front());
+  queue_.pop_front();
+  changed_.notify_all();
+  if (taken_from) *taken_from = at;
+  position_ = {at.epoch, at.batch + 1};
+  return std::move(batch);
+}
+
+}  // namespace rosetta

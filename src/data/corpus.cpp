@@ -1,0 +1,218 @@
+#include "rosetta/data/corpus.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "rosetta/data/text_file.h"
+#include "rosetta/error.h"
+#include "rosetta/model/token_matrix.h"
+
+namespace rosetta {
+
+namespace fs = std::filesystem;
+
+void SequenceStore::add(std::span<const int32_t> sequence) {
+  tokens_.insert(tokens_.end(), sequence.begin(), sequence.end());
+  offsets_.push_back(tokens_.size());
+}
+
+std::string_view ParallelCorpus::src_text(size_t i) const {
+  return std::string_view(src_text_).substr(src_text_offsets_[i], src_text_offsets_[i + 1] - src_text_offsets_[i]);
+}
+
+std::string_view ParallelCorpus::tgt_text(size_t i) const {
+  return std::string_view(tgt_text_).substr(tgt_text_offsets_[i], tgt_text_offsets_[i + 1] - tgt_text_offsets_[i]);
+}
+
+size_t ParallelCorpus::bytes() const {
+  return src_.bytes() + tgt_.bytes() + src_text_.capacity() + tgt_text_.capacity() +
+         (src_text_offsets_.capacity() + tgt_text_offsets_.capacity()) * sizeof(uint64_t);
+}
+
+// The on-disk cache of an encoded corpus: valid only for the same files
+// (path, size, time), tokenizer and filter.
+class CorpusCache {
+ public:
+  static std::string key(const CorpusPaths& paths, const Tokenizer& tokenizer, const CorpusFilter& filter) {
+    std::string k = concat("v1|", paths.src, "|", paths.tgt);
+    for (const auto& p : {paths.src, paths.tgt})
+      k += concat("|", fs::file_size(p), "|", fs::last_write_time(p).time_since_epoch().count());
+    k += concat("|", std::hash<std::string>{}(tokenizer.serialized()), "|", filter.max_len, "|",
+                filter.max_length_ratio);
+    return k;
+  }
+
+  static std::string path(const std::string& dir, const std::string& key) {
+    return (fs::path(dir) / concat("corpus.", std::hash<std::string>{}(key), ".bin")).string();
+  }
+
+  static void write(const std::string& file, const std::string& key, const ParallelCorpus& c, const CorpusStats& s) {
+    fs::create_directories(fs::path(file).parent_path());
+    const std::string tmp = concat(file, ".tmp.", ::getpid());
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      put_string(out, key);
+      out.write(reinterpret_cast<const char*>(&s), sizeof(s));
+      for (const SequenceStore* store : {&c.src_, &c.tgt_}) {
+        put_vector(out, store->tokens_);
+        put_vector(out, store->offsets_);
+      }
+      check(out.good(), "cannot write corpus cache ", tmp);
+    }
+    fs::rename(tmp, file);
+  }
+
+  // False (and nothing changed) when the file is absent, stale or damaged.
+  static bool read(const std::string& file, const std::string& key, ParallelCorpus& c, CorpusStats& s) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return false;
+    std::string stored;
+    if (!get_string(in, stored) || stored != key) return false;
+    ParallelCorpus loaded;
+    CorpusStats stats;
+    in.read(reinterpret_cast<char*>(&stats), sizeof(stats));
+    for (SequenceStore* store : {&loaded.src_, &loaded.tgt_})
+      if (!get_vector(in, store->tokens_) || !get_vector(in, store->offsets_)) return false;
+    if (!in || loaded.src_.offsets_.empty() || loaded.src_.size() != loaded.tgt_.size() ||
+        loaded.src_.offsets_.back() != loaded.src_.tokens_.size() ||
+        loaded.tgt_.offsets_.back() != loaded.tgt_.tokens_.size())
+      return false;
+    c = std::move(loaded);
+    s = stats;
+    return true;
+  }
+
+ private:
+  static void put_string(std::ofstream& out, const std::string& s) {
+    const uint64_t n = s.size();
+    out.write(reinterpret_cast<const char*>(&n), sizeof(n));
+    out.write(s.data(), static_cast<std::streamsize>(n));
+  }
+  static bool get_string(std::ifstream& in, std::string& s) {
+    uint64_t n = 0;
+    if (!in.read(reinterpret_cast<char*>(&n), sizeof(n)) || n > (1u << 20)) return false;
+    s.resize(n);
+    return static_cast<bool>(in.read(s.data(), static_cast<std::streamsize>(n)));
+  }
+  template <typename T>
+  static void put_vector(std::ofstream& out, const std::vector<T>& v) {
+    const uint64_t n = v.size();
+    out.write(reinterpret_cast<const char*>(&n), sizeof(n));
+    out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T)));
+  }
+  template <typename T>
+  static bool get_vector(std::ifstream& in, std::vector<T>& v) {
+    uint64_t n = 0;
+    if (!in.read(reinterpret_cast<char*>(&n), sizeof(n)) || n > (uint64_t{1} << 36)) return false;
+    v.resize(n);
+    return static_cast<bool>(in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T))));
+  }
+};
+
+namespace {
+
+constexpr size_t kChunk = 16384;  // pairs read and encoded at a time
+
+// Reads both files to their ends so the message can give both counts.
+[[noreturn]] void line_count_mismatch(LineReader& src, LineReader& tgt) {
+  std::string line;
+  while (src.next(line)) {
+  }
+  while (tgt.next(line)) {
+  }
+  throw Error(concat("line counts differ: ", src.path(), " has ", src.line_number(), " lines, ", tgt.path(),
+                     " has ", tgt.line_number()));
+}
+
+}  // namespace
+
+ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Tokenizer& tokenizer, const CorpusFilter& filter,
+                                    const std::string& cache_dir, bool keep_text, CorpusStats* stats_out) {
+  check(!paths.src.empty() && !paths.tgt.empty(), "a parallel corpus needs a source and a target file");
+  for (const auto& p : {paths.src, paths.tgt}) check(fs::exists(p), "corpus file ", p, " does not exist");
+  ParallelCorpus corpus;
+  CorpusStats stats;
+  const bool use_cache = !cache_dir.empty() && !keep_text;
+  const std::string key = use_cache ? CorpusCache::key(paths, tokenizer, filter) : "";
+  const std::string cache_file = use_cache ? CorpusCache::path(cache_dir, key) : "";
+  if (use_cache && CorpusCache::read(cache_file, key, corpus, stats)) {
+    stats.from_cache = true;
+    spdlog::info("corpus {} / {}: {} pairs from cache {}", paths.src, paths.tgt, stats.kept, cache_file);
+    if (stats_out) *stats_out = stats;
+    return corpus;
+  }
+  if (keep_text) {
+    corpus.src_text_offsets_.push_back(0);
+    corpus.tgt_text_offsets_.push_back(0);
+  }
+
+  LineReader src(paths.src), tgt(paths.tgt);
+  std::vector<std::string> src_lines, tgt_lines;
+  std::vector<std::vector<int32_t>> src_ids, tgt_ids;
+  bool more = true;
+  while (more) {
+    src_lines.clear();
+    tgt_lines.clear();
+    std::string a, b;
+    while (src_lines.size() < kChunk) {
+      const bool got_a = src.next(a), got_b = tgt.next(b);
+      if (got_a != got_b) line_count_mismatch(src, tgt);
+      if (!got_a) {
+        more = false;
+        break;
+      }
+      src_lines.push_back(std::move(a));
+      tgt_lines.push_back(std::move(b));
+    }
+    const int64_t n = static_cast<int64_t>(src_lines.size());
+    src_ids.assign(n, {});
+    tgt_ids.assign(n, {});
+#pragma omp parallel for schedule(dynamic, 256)
+    for (int64_t i = 0; i < n; ++i) {  // SentencePiece encoding is const and thread-safe
+      src_ids[i] = tokenizer.encode(src_lines[i]);
+      tgt_ids[i] = tokenizer.encode(tgt_lines[i]);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      ++stats.lines;
+      auto& s = src_ids[i];
+      const auto& t = tgt_ids[i];
+      const int64_t ls = static_cast<int64_t>(s.size()), lt = static_cast<int64_t>(t.size());
+      if (ls == 0 || lt == 0) {
+        ++stats.empty;
+        continue;
+      }
+      if (ls + 1 > filter.max_len || lt + 1 > filter.max_len) {  // + EOS
+        ++stats.too_long;
+        continue;
+      }
+      if (filter.max_length_ratio > 0 &&
+          static_cast<float>(std::max(ls, lt)) > filter.max_length_ratio * static_cast<float>(std::min(ls, lt))) {
+        ++stats.bad_ratio;
+        continue;
+      }
+      s.push_back(kEosId);
+      corpus.src_.add(s);
+      corpus.tgt_.add(t);
+      if (keep_text) {
+        corpus.src_text_ += src_lines[i];
+        corpus.tgt_text_ += tgt_lines[i];
+        corpus.src_text_offsets_.push_back(corpus.src_text_.size());
+        corpus.tgt_text_offsets_.push_back(corpus.tgt_text_.size());
+      }
+      ++stats.kept;
+    }
+  }
+  spdlog::info("corpus {} / {}: {} lines, kept {}, dropped {} empty, {} over {} tokens, {} with length ratio over {}",
+               paths.src, paths.tgt, stats.lines, stats.kept, stats.empty, stats.too_long, filter.max_len,
+               stats.bad_ratio, filter.max_length_ratio);
+  if (use_cache) CorpusCache::write(cache_file, key, corpus, stats);
+  if (stats_out) *stats_out = stats;
+  return corpus;
+}
+
+}  // namespace rosetta
