@@ -1,0 +1,197 @@
+#include "rosetta/decode/search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "rosetta/error.h"
+
+namespace rosetta {
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+void forbid_special(float* row, int64_t vocab) {
+  (void)vocab;
+  row[kPadId] = kNegInf;
+  row[kBosId] = kNegInf;
+}
+
+void only_eos(float* row, int64_t vocab) {
+  const float eos = row[kEosId];
+  std::fill_n(row, vocab, kNegInf);
+  row[kEosId] = eos;
+}
+
+struct Candidate {
+  float score;
+  int32_t beam;
+  int32_t token;
+};
+
+// The best `count` of base[b] + row_b[v] over beams b and tokens v, best first.
+std::vector<Candidate> top_candidates(const float* log_probs, const std::vector<float>& base, int64_t beams,
+                                      int64_t vocab, size_t count) {
+  auto worse = [](const Candidate& a, const Candidate& b) {
+    return a.score > b.score || (a.score == b.score && (a.beam < b.beam || (a.beam == b.beam && a.token < b.token)));
+  };
+  std::vector<Candidate> heap;  // min-heap on score: the worst kept candidate on top
+  heap.reserve(count + 1);
+  for (int64_t b = 0; b < beams; ++b) {
+    if (base[b] == kNegInf) continue;
+    const float* row = log_probs + b * vocab;
+    for (int64_t v = 0; v < vocab; ++v) {
+      const float s = base[b] + row[v];
+      if (s == kNegInf) continue;
+      if (heap.size() == count && s <= heap.front().score) continue;
+      heap.push_back({s, static_cast<int32_t>(b), static_cast<int32_t>(v)});
+      std::push_heap(heap.begin(), heap.end(), worse);
+      if (heap.size() > count) {
+        std::pop_heap(heap.begin(), heap.end(), worse);
+        heap.pop_back();
+      }
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), worse);
+  return heap;
+}
+
+TokenMatrix batch_of(const std::vector<std::vector<int32_t>>& sources) {
+  for (const auto& s : sources) check(!s.empty() && s.back() == kEosId, "search: every source must end with EOS");
+  return TokenMatrix::from_rows(sources, kPadId);
+}
+
+}  // namespace
+
+int64_t max_output_length(const SearchOptions& o, int64_t src_tokens) {
+  return static_cast<int64_t>(o.max_length_a * static_cast<float>(src_tokens)) + o.max_length_b;
+}
+
+std::vector<Hypothesis> greedy_search(const Transformer& model, const std::vector<std::vector<int32_t>>& sources,
+                                      const SearchOptions& options) {
+  const int64_t n = static_cast<int64_t>(sources.size());
+  std::vector<Hypothesis> out(n);
+  if (n == 0) return out;
+  std::vector<int64_t> cap(n);
+  int64_t longest = 0;
+  for (int64_t i = 0; i < n; ++i) longest = std::max(longest, cap[i] = max_output_length(options, sources[i].size()));
+  DecoderState state = model.start(batch_of(sources), longest);
+  const int64_t vocab = model.config().vocab_size;
+  std::vector<int32_t> alive(n), previous(n, kBosId);
+  std::iota(alive.begin(), alive.end(), 0);
+  for (int64_t t = 0; t < longest && !alive.empty(); ++t) {
+    Tensor log_probs = model.step(state, previous);  // [alive, V]
+    std::vector<int32_t> keep, next;
+    for (size_t j = 0; j < alive.size(); ++j) {
+      float* row = log_probs.data() + j * vocab;
+      forbid_special(row, vocab);
+      const int32_t token = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+      Hypothesis& h = out[alive[j]];
+      h.score += row[token];
+      if (token == kEosId) continue;
+      h.tokens.push_back(token);
+      if (t + 1 < cap[alive[j]]) {
+        keep.push_back(static_cast<int32_t>(j));
+        next.push_back(token);
+      }
+    }
+    if (keep.size() < alive.size() && !keep.empty()) {
+      state.select_rows(keep);
+      std::vector<int32_t> still;
+      for (int32_t j : keep) still.push_back(alive[j]);
+      alive = std::move(still);
+    } else if (keep.empty()) {
+      alive.clear();
+    }
+    previous = std::move(next);
+  }
+  return out;
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
+                                                 const std::vector<std::vector<int32_t>>& sources,
+                                                 const SearchOptions& options) {
+  const int64_t n = static_cast<int64_t>(sources.size());
+  const int64_t k = options.beam_size;
+  check(k >= 1, "beam size must be at least 1");
+  check(options.n_best >= 1 && options.n_best <= k, "n-best ", options.n_best, " must be between 1 and the beam size ", k);
+  std::vector<std::vector<Hypothesis>> finished(n);
+  if (n == 0) return finished;
+  std::vector<int64_t> cap(n);
+  int64_t longest = 0;
+  for (int64_t i = 0; i < n; ++i) longest = std::max(longest, cap[i] = max_output_length(options, sources[i].size()));
+
+  DecoderState state = model.start(batch_of(sources), longest);
+  std::vector<int32_t> expand;  // every sentence's row repeated K times
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t b = 0; b < k; ++b) expand.push_back(static_cast<int32_t>(i));
+  state.select_rows(expand);
+
+  const int64_t vocab = model.config().vocab_size;
+  std::vector<int32_t> alive(n);
+  std::iota(alive.begin(), alive.end(), 0);
+  std::vector<float> scores(n * k, kNegInf);
+  for (int64_t i = 0; i < n; ++i) scores[i * k] = 0.0f;  // the K beams start identical: use one
+  std::vector<std::vector<int32_t>> history(n * k);
+  std::vector<int32_t> previous(n * k, kBosId);
+
+  auto normalized = [&](float score, int64_t length) {
+    return options.length_penalty == 1.0f ? score / static_cast<float>(length)
+                                          : score / std::pow(static_cast<float>(length), options.length_penalty);
+  };
+
+  for (int64_t t = 0; t < longest && !alive.empty(); ++t) {
+    Tensor log_probs = model.step(state, previous);  // [alive * K, V]
+    std::vector<int32_t> rows, tokens;
+    std::vector<float> next_scores;
+    std::vector<std::vector<int32_t>> next_history;
+    std::vector<int32_t> next_alive;
+    for (size_t j = 0; j < alive.size(); ++j) {
+      const int32_t sentence = alive[j];
+      float* block = log_probs.data() + j * k * vocab;
+      for (int64_t b = 0; b < k; ++b) {
+        forbid_special(block + b * vocab, vocab);
+        if (t + 1 == cap[sentence]) only_eos(block + b * vocab, vocab);
+      }
+      const std::vector<float> base(scores.begin() + j * k, scores.begin() + (j + 1) * k);
+      const auto candidates = top_candidates(block, base, k, vocab, static_cast<size_t>(2 * k));
+      std::vector<const Candidate*> continuing;
+      for (size_t c = 0; c < candidates.size(); ++c) {
+        const Candidate& cand = candidates[c];
+        if (cand.token == kEosId) {
+          if (static_cast<int64_t>(c) < k)
+            finished[sentence].push_back({history[j * k + cand.beam], normalized(cand.score, t + 1)});
+        } else if (static_cast<int64_t>(continuing.size()) < k) {
+          continuing.push_back(&cand);
+        }
+      }
+      if (static_cast<int64_t>(finished[sentence].size()) >= k || static_cast<int64_t>(continuing.size()) < k) continue;
+      next_alive.push_back(sentence);
+      for (const Candidate* cand : continuing) {
+        const int64_t row = static_cast<int64_t>(j) * k + cand->beam;
+        rows.push_back(static_cast<int32_t>(row));
+        tokens.push_back(cand->token);
+        next_scores.push_back(cand->score);
+        std::vector<int32_t> h = history[row];
+        h.push_back(cand->token);
+        next_history.push_back(std::move(h));
+      }
+    }
+    if (next_alive.empty()) break;
+    state.select_rows(rows);
+    alive = std::move(next_alive);
+    scores = std::move(next_scores);
+    history = std::move(next_history);
+    previous = std::move(tokens);
+  }
+
+  for (auto& hyps : finished) {
+    std::stable_sort(hyps.begin(), hyps.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
+    if (static_cast<int64_t>(hyps.size()) > options.n_best) hyps.resize(options.n_best);
+  }
+  return finished;
+}
+
+}  // namespace rosetta
