@@ -10,5 +10,8 @@ namespace rosetta::cli {
 void add_train_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_config_command(CLI::App& app);
+void add_translate_command(CLI::App& app);
+void add_bleu_command(CLI::App& app);
+void add_average_command(CLI::App& app);
 
 }  // namespace rosetta::cli

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("rosetta ") + ROSETTA_VERSION);
   app.require_subcommand(1);
   rosetta::cli::add_train_command(app);
+  rosetta::cli::add_translate_command(app);
+  rosetta::cli::add_bleu_command(app);
+  rosetta::cli::add_average_command(app);
   rosetta::cli::add_info_command(app);
   rosetta::cli::add_config_command(app);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");

@@ -6,7 +6,10 @@
 #include "commands.h"
 #include "rosetta/config/config.h"
 #include "rosetta/error.h"
+#include "rosetta/json.h"
 #include "rosetta/model/transformer.h"
+#include "rosetta/train/stop_signal.h"
+#include "rosetta/train/trainer.h"
 
 namespace rosetta::cli {
 
@@ -39,10 +42,10 @@ double estimated_batch_megabytes(const Config& c, int64_t parameters) {
 void run(const TrainOptions& o) {
   Config config = load_config(o.config_path, o.overrides);
   resolve_data_paths(config, data_root(o.data_root));
-  Rng init_rng(config.train.seed);
-  Transformer model(config.model, init_rng);
-  const int64_t parameters = model.parameter_count();
   if (o.dry_run) {
+    Rng init_rng(config.train.seed);
+    Transformer model(config.model, init_rng);
+    const int64_t parameters = model.parameter_count();
     std::cout << "# resolved config (" << o.config_path << ")\n" << to_yaml(config);
     std::cout << "parameters: " << parameters << "\n";
     std::cout << "estimated memory per batch: " << static_cast<int64_t>(estimated_batch_megabytes(config, parameters))
@@ -50,13 +53,19 @@ void run(const TrainOptions& o) {
               << " tokens)\n";
     return;
   }
-  throw Error("rosetta train: only --dry-run is available in this build");
+  install_stop_handlers();
+  const TrainResult r = train(config);
+  std::cout << concat("{\"steps\":", r.steps, ",\"epochs\":", r.epochs, ",\"best_valid_bleu\":", json_number(r.best_bleu),
+                      ",\"last_loss\":", json_number(r.last_loss), ",\"stop_reason\":", json_string(r.stop_reason),
+                      ",\"last_checkpoint\":", json_string(r.last_checkpoint), ",\"best_checkpoint\":",
+                      json_string(r.best_checkpoint), "}")
+            << std::endl;
 }
 
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train a model from a YAML config");
+  auto* cmd = app.add_subcommand("train", "Train a model from a YAML config (resumes from the run folder's last checkpoint)");
   auto o = std::make_shared<TrainOptions>();
   cmd->add_option("-c,--config", o->config_path, "YAML config file")->required();
   cmd->add_option("--set", o->overrides, "override a key: section.key=value (repeatable)")->take_all();

@@ -143,6 +143,7 @@ std::vector<Field> fields(Config& c) {
       number("train.clip_norm", t.clip_norm, "clip the global gradient norm to this (0: off)"),
       number("train.ema_decay", t.ema_decay, "exponential moving average of the weights (0: off)"),
       number("train.valid_samples", t.valid_samples, "sample translations logged at each validation"),
+      number("train.valid_beam_size", t.valid_beam_size, "beam size of the validation translations (1: greedy)"),
       number("decode.beam_size", o.beam_size, "beam size (1: greedy)"),
       number("decode.length_penalty", o.length_penalty, "score / length^A"),
       number("decode.max_length_a", o.max_length_a, "output cap: a * source tokens + b"),
@@ -200,6 +201,8 @@ void validate(const Config& c, const std::string& origin) {
           t.label_smoothing);
   require(t.clip_norm >= 0, "train.clip_norm", "must not be negative, got ", t.clip_norm);
   require(t.ema_decay >= 0 && t.ema_decay < 1, "train.ema_decay", "must be in [0, 1), got ", t.ema_decay);
+  require(t.valid_beam_size >= 1, "train.valid_beam_size", "must be at least 1, got ", t.valid_beam_size);
+  require(c.vocab.joint, "vocab.joint", "false (one vocabulary per side) is not supported yet");
   require(t.valid_samples >= 0, "train.valid_samples", "must not be negative, got ", t.valid_samples);
   const auto& o = c.decode;
   require(o.beam_size >= 1, "decode.beam_size", "must be at least 1, got ", o.beam_size);

@@ -12,9 +12,6 @@
 
 namespace rosetta::kernels {
 
-void set_num_threads(int threads);
-int num_threads();
-
 // ---- layout (oneDNN reorder) -------------------------------------------
 void copy(const Tensor& src, Tensor& dst);  // same shape, any strides on both
 Tensor contiguous(const Tensor& t);         // t itself when already contiguous
@@ -40,6 +37,7 @@ enum class Activation { relu, gelu };  // gelu is the erf form, as PyTorch's def
 void activation_forward(Activation kind, const Tensor& x, Tensor& y);
 void activation_backward(Activation kind, const Tensor& x, const Tensor& dy, Tensor& dx);
 void affine(const Tensor& x, float alpha, float beta, Tensor& y);  // y = alpha * x + beta
+void exp(const Tensor& x, Tensor& y);
 
 // ---- softmax over the last axis (oneDNN softmax_v2) ---------------------
 void softmax_forward(const Tensor& x, Tensor& y, bool log);
@@ -69,13 +67,16 @@ void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y, Tensor& 
 
 // Label-smoothed cross-entropy over rows of logits [N, V]. Per row:
 // (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v]; rows whose target
-// is ignore_id count nothing. Returns the summed loss in double and writes
-// the row log-sum-exp for the backward.
-double cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                             float smoothing, int32_t ignore_id, Tensor& logsumexp);
+// is ignore_id count nothing. Returns the summed loss and the summed plain
+// negative log-likelihood in double, and writes the log-probabilities
+// [N, V] (oneDNN log-softmax) for the backward.
+struct CrossEntropySums {
+  double loss = 0, nll = 0;
+};
+CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
+                                       float smoothing, int32_t ignore_id, Tensor& log_probs);
 // dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
-void cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& targets,
-                            float smoothing, int32_t ignore_id, const Tensor& logsumexp,
-                            float scale, Tensor& dlogits);
+void cross_entropy_backward(const Tensor& log_probs, const std::vector<int32_t>& targets,
+                            float smoothing, int32_t ignore_id, float scale, Tensor& dlogits);
 
 }  // namespace rosetta::kernels

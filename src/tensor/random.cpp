@@ -5,19 +5,13 @@
 namespace rosetta {
 namespace {
 
-uint64_t mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 float to_unit(uint64_t bits) { return static_cast<float>(bits >> 40) * (1.0f / 16777216.0f); }
 
 }  // namespace
 
 uint64_t Rng::next_u64() {
   state_ += 0x9e3779b97f4a7c15ULL;
-  return mix(state_);
+  return mix64(state_);
 }
 
 float Rng::uniform(float low, float high) { return low + (high - low) * to_unit(next_u64()); }
@@ -28,10 +22,6 @@ float Rng::normal(float mean, float stddev) {
   const double u2 = static_cast<double>(to_unit(next_u64()));
   const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
   return mean + stddev * static_cast<float>(z);
-}
-
-float hash_uniform(uint64_t key, uint64_t counter) {
-  return to_unit(mix(key ^ mix(counter + 0x9e3779b97f4a7c15ULL)));
 }
 
 }  // namespace rosetta

@@ -9,6 +9,7 @@
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 #include "rosetta/ops/ops.h"
+#include "rosetta/tensor/threads.h"
 #include "testing/gradcheck.h"
 
 namespace rosetta {
@@ -152,18 +153,19 @@ TEST(MaskValues, CausalMaskHidesTheFutureAndGetsNoGradient) {
   EXPECT_EQ(g[5], 0.0f);
 }
 
+// oneDNN's log-softmax is accurate to a few f32 ulps of its inputs: 1e-5.
 TEST(CrossEntropyValues, ClosedForms) {
   // Uniform logits: -log p = log V for every class, whatever the smoothing.
   Var flat(Tensor::zeros({2, 8}));
-  EXPECT_NEAR(ops::cross_entropy(flat, {3, 5}, 0.1f).value().item(), std::log(8.0), 1e-6);
+  EXPECT_NEAR(ops::cross_entropy(flat, {3, 5}, 0.1f).value().item(), std::log(8.0), 1e-5);
   // p = [1/4, 3/4], target 1.
   Var x = constant({1, 2}, {0, std::log(3.0f)});
-  EXPECT_NEAR(ops::cross_entropy(x, {1}).value().item(), -std::log(0.75), 1e-6);
+  EXPECT_NEAR(ops::cross_entropy(x, {1}).value().item(), -std::log(0.75), 1e-5);
   const double smoothed = 0.9 * -std::log(0.75) + 0.05 * (-std::log(0.25) - std::log(0.75));
-  EXPECT_NEAR(ops::cross_entropy(x, {1}, 0.1f).value().item(), smoothed, 1e-6);
+  EXPECT_NEAR(ops::cross_entropy(x, {1}, 0.1f).value().item(), smoothed, 1e-5);
   // An ignored row counts in neither the sum nor the mean.
   Var two = constant({2, 2}, {0, std::log(3.0f), 9, -9});
-  EXPECT_NEAR(ops::cross_entropy(two, {1, 0}, 0.0f, 0).value().item(), -std::log(0.75), 1e-6);
+  EXPECT_NEAR(ops::cross_entropy(two, {1, 0}, 0.0f, 0).value().item(), -std::log(0.75), 1e-5);
   EXPECT_THROW(ops::cross_entropy(two, {0, 0}, 0.0f, 0), Error);
   EXPECT_THROW(ops::cross_entropy(two, {1, 7}), Error);
 }
@@ -172,7 +174,7 @@ TEST(CrossEntropyValues, StableForHugeLogits) {
   Var x = constant({1, 3}, {1e4f, 0, -1e4f});
   const float loss = ops::cross_entropy(x, {0}).value().item();
   EXPECT_TRUE(std::isfinite(loss));
-  EXPECT_NEAR(loss, 0.0, 1e-6);
+  EXPECT_NEAR(loss, 0.0, 1e-5);
 }
 
 TEST(DropoutValues, DropsAboutPAndScalesTheRest) {
@@ -193,14 +195,14 @@ TEST(DropoutValues, DropsAboutPAndScalesTheRest) {
 
 TEST(DropoutValues, MaskDoesNotDependOnThreadCount) {
   Var x(Tensor::full({4097}, 1.0f));
-  const int threads = kernels::num_threads();
-  kernels::set_num_threads(1);
+  const int threads = num_threads();
+  set_num_threads(1);
   Rng a(5);
   const auto one = ops::dropout(x, 0.5f, a).value().to_vector();
-  kernels::set_num_threads(2);
+  set_num_threads(2);
   Rng b(5);
   const auto two = ops::dropout(x, 0.5f, b).value().to_vector();
-  kernels::set_num_threads(threads);
+  set_num_threads(threads);
   EXPECT_EQ(one, two);
 }
 

@@ -70,6 +70,7 @@ struct TrainConfig {
   float clip_norm = 1.0f;          // global gradient L2 norm; 0: off
   float ema_decay = 0.0f;          // exponential moving average of weights; 0: off
   int64_t valid_samples = 3;       // sample translations logged at each validation
+  int64_t valid_beam_size = 1;     // search used for validation BLEU (1: greedy)
 };
 
 struct DecodeConfig {

@@ -64,7 +64,8 @@ Var sum(const Var& x, int axis, bool keepdim = false);
 // ---- loss (cross_entropy.cpp) ---------------------------------------------
 // logits [N, V], targets [N] -> [] : the mean over rows whose target is not
 // ignore_id of (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v].
+// nll, when given, receives the mean of -log p[target] over the same rows.
 Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float smoothing = 0.0f,
-                  int32_t ignore_id = -1);
+                  int32_t ignore_id = -1, double* nll = nullptr);
 
 }  // namespace rosetta::ops

@@ -24,7 +24,14 @@ class Rng {
 
 // A stateless hash of (key, counter) to a uniform float in [0, 1): dropout
 // draws one key per call and hashes element indices, so masks are identical
-// for any thread count.
-float hash_uniform(uint64_t key, uint64_t counter);
+// for any thread count. Inline so the dropout loop vectorises.
+inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+inline float hash_uniform(uint64_t key, uint64_t counter) {
+  return static_cast<float>(mix64(key ^ mix64(counter + 0x9e3779b97f4a7c15ULL)) >> 40) * (1.0f / 16777216.0f);
+}
 
 }  // namespace rosetta

@@ -1,9 +1,7 @@
-// Label-smoothed cross-entropy fused with its log-softmax: one pass for the
-// row maximum and log-sum-exp, so no [N, V] probability matrix is stored.
+// Label-smoothed cross-entropy on oneDNN's log-softmax: the loss needs only
+// sums over each row of log-probabilities, and the backward one oneDNN exp.
 // Matches torch.nn.functional.cross_entropy(label_smoothing=eps,
 // ignore_index=...): the smoothing mass spreads over all V classes.
-#include <cmath>
-
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 
@@ -16,51 +14,43 @@ void check_args(const Tensor& logits, const std::vector<int32_t>& targets, float
         to_string(logits.shape()));
   check(static_cast<int64_t>(targets.size()) == logits.dim(0), "cross_entropy: ", targets.size(),
         " targets for ", logits.dim(0), " rows");
-  check(smoothing >= 0.0f && smoothing < 1.0f, "label smoothing must be in [0, 1), got ",
-        smoothing);
+  check(smoothing >= 0.0f && smoothing < 1.0f, "label smoothing must be in [0, 1), got ", smoothing);
 }
 
 }  // namespace
 
-double cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                             float smoothing, int32_t ignore_id, Tensor& logsumexp) {
+CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
+                                       float smoothing, int32_t ignore_id, Tensor& log_probs) {
   check_args(logits, targets, smoothing);
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   for (int64_t r = 0; r < rows; ++r)
     check(targets[r] == ignore_id || (targets[r] >= 0 && targets[r] < vocab), "target id ",
           targets[r], " in row ", r, " is outside the vocabulary of ", vocab);
-  const float* x = logits.data();
-  float* lse = logsumexp.data();
-  double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total)
+  softmax_forward(logits, log_probs, true);
+  const float* lp = log_probs.data();
+  double total = 0.0, total_nll = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : total, total_nll)
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * vocab;
-    float max = row[0];
-    for (int64_t v = 1; v < vocab; ++v) max = std::max(max, row[v]);
-    double sum_exp = 0.0, sum_logits = 0.0;
-    for (int64_t v = 0; v < vocab; ++v) {
-      sum_exp += std::exp(static_cast<double>(row[v] - max));
-      sum_logits += row[v];
-    }
-    const double log_z = max + std::log(sum_exp);
-    lse[r] = static_cast<float>(log_z);
     if (targets[r] == ignore_id) continue;
-    const double nll = log_z - row[targets[r]];
-    const double smooth = log_z - sum_logits / static_cast<double>(vocab);
+    const float* row = lp + r * vocab;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t v = 0; v < vocab; ++v) sum += row[v];
+    const double nll = -static_cast<double>(row[targets[r]]);
+    const double smooth = -static_cast<double>(sum) / static_cast<double>(vocab);
     total += (1.0 - smoothing) * nll + smoothing * smooth;
+    total_nll += nll;
   }
-  return total;
+  return {total, total_nll};
 }
 
-void cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& targets,
-                            float smoothing, int32_t ignore_id, const Tensor& logsumexp,
-                            float scale, Tensor& dlogits) {
-  check_args(logits, targets, smoothing);
-  check(dlogits.shape() == logits.shape() && dlogits.is_contiguous(),
+void cross_entropy_backward(const Tensor& log_probs, const std::vector<int32_t>& targets,
+                            float smoothing, int32_t ignore_id, float scale, Tensor& dlogits) {
+  check_args(log_probs, targets, smoothing);
+  check(dlogits.shape() == log_probs.shape() && dlogits.is_contiguous(),
         "cross_entropy backward shape ", to_string(dlogits.shape()));
-  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
-  const float* x = logits.data();
-  const float* lse = logsumexp.data();
+  const int64_t rows = log_probs.dim(0), vocab = log_probs.dim(1);
+  exp(log_probs, dlogits);  // softmax
   float* g = dlogits.data();
   const float uniform = smoothing / static_cast<float>(vocab);
 #pragma omp parallel for schedule(static)
@@ -70,8 +60,8 @@ void cross_entropy_backward(const Tensor& logits, const std::vector<int32_t>& ta
       std::fill_n(out, vocab, 0.0f);
       continue;
     }
-    const float* row = x + r * vocab;
-    for (int64_t v = 0; v < vocab; ++v) out[v] = scale * (std::exp(row[v] - lse[r]) - uniform);
+#pragma omp simd
+    for (int64_t v = 0; v < vocab; ++v) out[v] = scale * (out[v] - uniform);
     out[targets[r]] -= scale * (1.0f - smoothing);
   }
 }

@@ -1,11 +1,12 @@
-// Thread count for OpenMP, which both oneDNN (built on OpenMP in Debian) and
-// the hand-written kernels use.
+// OpenMP carries the thread count for oneDNN (built on OpenMP in Debian) and
+// for the hand-written kernels alike.
+#include "rosetta/tensor/threads.h"
+
 #include <omp.h>
 
-#include "kernels/kernels.h"
 #include "rosetta/error.h"
 
-namespace rosetta::kernels {
+namespace rosetta {
 
 void set_num_threads(int threads) {
   check(threads >= 1, "thread count must be at least 1, got ", threads);
@@ -14,4 +15,4 @@ void set_num_threads(int threads) {
 
 int num_threads() { return omp_get_max_threads(); }
 
-}  // namespace rosetta::kernels
+}  // namespace rosetta

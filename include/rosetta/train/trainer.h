@@ -1,0 +1,32 @@
+// rosetta train: from a resolved config to a trained, validated and
+// checkpointed model. A batch goes: BatchStream (data/) -> Transformer
+// forward -> label-smoothed cross-entropy -> backward -> gradient norm,
+// non-finite check, clipping -> Adam with the schedule's learning rate ->
+// EMA -> log line / validation / checkpoint as their intervals say.
+// Running again in a run folder that holds a checkpoint resumes from it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "rosetta/config/config.h"
+
+namespace rosetta {
+
+struct TrainResult {
+  int64_t steps = 0;
+  int64_t epochs = 0;        // epoch of the last batch trained
+  double best_bleu = -1;     // -1: never validated
+  double last_loss = 0;      // label-smoothed, of the last update
+  std::string last_checkpoint, best_checkpoint;
+  std::string stop_reason;   // "max_steps", "max_time", "max_epochs", "early_stopping", "signal"
+};
+
+// config: data paths already resolved against the data root.
+TrainResult train(const Config& config);
+
+// Averages the parameters of checkpoints (equal weights) into a new
+// self-contained checkpoint with the config and vocabulary of the last one.
+void average_checkpoints(const std::vector<std::string>& inputs, const std::string& output);
+
+}  // namespace rosetta

@@ -1,0 +1,85 @@
+// rosetta bleu --ref REF [--ref REF2 ...] --hyp HYP [--tokenize 13a|intl|none|char]
+//              [--lowercase] [--metrics bleu,chrf] [--sentence] [--json]
+#include <iostream>
+
+#include "commands.h"
+#include "rosetta/data/text_file.h"
+#include "rosetta/error.h"
+#include "rosetta/eval/bleu.h"
+#include "rosetta/json.h"
+
+namespace rosetta::cli {
+
+namespace {
+
+std::vector<std::string> read_lines(const std::string& path) {
+  LineReader reader(path == "-" ? "/dev/stdin" : path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (reader.next(line)) lines.push_back(line);
+  return lines;
+}
+
+std::string json_array(const std::array<int64_t, 4>& v) {
+  return concat("[", v[0], ",", v[1], ",", v[2], ",", v[3], "]");
+}
+
+}  // namespace
+
+void add_bleu_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("bleu", "Score translations with BLEU and chrF, as sacreBLEU 2.6.0 does");
+  struct Options {
+    std::vector<std::string> refs;
+    std::string hyp = "-", tokenize = "13a", metrics = "bleu";
+    bool lowercase = false, sentence = false, json = false;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("-r,--ref", o->refs, "reference file (repeat for several references)")->required();
+  cmd->add_option("-i,--hyp", o->hyp, "hypothesis file (default: standard input)");
+  cmd->add_option("--tokenize", o->tokenize, "13a, intl, none or char")->check(CLI::IsMember({"13a", "intl", "none", "char"}));
+  cmd->add_flag("--lowercase,-l", o->lowercase, "case-insensitive");
+  cmd->add_option("--metrics,-m", o->metrics, "bleu, chrf or bleu,chrf");
+  cmd->add_flag("--sentence", o->sentence, "per-line BLEU (effective order)");
+  cmd->add_flag("--json", o->json, "one JSON object per metric");
+  cmd->callback([o] {
+    const auto hyps = read_lines(o->hyp);
+    std::vector<std::vector<std::string>> refs;
+    for (const auto& path : o->refs) {
+      refs.push_back(read_lines(path));
+      check(refs.back().size() == hyps.size(), "line counts differ: ", o->hyp == "-" ? "the hypotheses" : o->hyp, " has ",
+            hyps.size(), " lines, ", path, " has ", refs.back().size());
+    }
+    const BleuOptions options{parse_bleu_tokenizer(o->tokenize), o->lowercase};
+    const bool want_bleu = o->metrics.find("bleu") != std::string::npos;
+    const bool want_chrf = o->metrics.find("chrf") != std::string::npos;
+    check(want_bleu || want_chrf, "--metrics must name bleu, chrf or both, got '", o->metrics, "'");
+    if (o->sentence) {
+      for (size_t i = 0; i < hyps.size(); ++i) {
+        std::vector<std::string> segment;
+        for (const auto& r : refs) segment.push_back(r[i]);
+        const BleuResult b = sentence_bleu(hyps[i], segment, options);
+        if (o->json) std::cout << concat("{\"line\":", i + 1, ",\"score\":", json_number(b.score), "}") << "\n";
+        else std::cout << json_number(b.score) << "\n";
+      }
+      return;
+    }
+    if (want_bleu) {
+      const BleuResult b = corpus_bleu(hyps, refs, options);
+      if (o->json) {
+        std::cout << concat("{\"name\":\"BLEU\",\"score\":", json_number(b.score), ",\"counts\":", json_array(b.counts), ",\"totals\":",
+                            json_array(b.totals), ",\"bp\":", json_number(b.bp), ",\"sys_len\":", b.sys_len, ",\"ref_len\":", b.ref_len,
+                            ",\"signature\":\"", b.signature, "\"}")
+                  << "\n";
+      } else {
+        std::cout << b.format() << "\n";
+      }
+    }
+    if (want_chrf) {
+      const ChrfResult c = corpus_chrf(hyps, refs, o->lowercase);
+      if (o->json) std::cout << concat("{\"name\":\"chrF2\",\"score\":", json_number(c.score), ",\"signature\":\"", c.signature, "\"}") << "\n";
+      else std::cout << c.format() << "\n";
+    }
+  });
+}
+
+}  // namespace rosetta::cli

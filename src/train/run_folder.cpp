@@ -1,0 +1,46 @@
+#include "rosetta/train/run_folder.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "rosetta/error.h"
+
+namespace rosetta {
+
+namespace fs = std::filesystem;
+
+RunFolder::RunFolder(std::string root) : root_(std::move(root)) {
+  fs::create_directories(fs::path(root_) / "checkpoints");
+}
+
+std::string RunFolder::path(const std::string& name) const { return (fs::path(root_) / name).string(); }
+
+std::string RunFolder::checkpoint_path(int64_t step) const {
+  char name[64];
+  std::snprintf(name, sizeof(name), "step-%08lld.ckpt", static_cast<long long>(step));
+  return (fs::path(root_) / "checkpoints" / name).string();
+}
+
+std::vector<std::string> RunFolder::checkpoints() const {
+  static const std::regex pattern(R"(step-\d+\.ckpt)");
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator(fs::path(root_) / "checkpoints"))
+    if (std::regex_match(entry.path().filename().string(), pattern)) found.push_back(entry.path().string());
+  std::sort(found.rbegin(), found.rend());  // zero-padded steps: lexical order is step order
+  return found;
+}
+
+void RunFolder::prune(int64_t keep) const {
+  const auto all = checkpoints();
+  for (size_t i = static_cast<size_t>(keep); i < all.size(); ++i) fs::remove(all[i]);
+}
+
+void RunFolder::append_metrics(const std::string& json_line) const {
+  std::ofstream out(path("metrics.jsonl"), std::ios::app);
+  check(out.good(), "cannot write ", path("metrics.jsonl"));
+  out << json_line << '\n';
+}
+
+}  // namespace rosetta

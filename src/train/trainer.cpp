@@ -1,0 +1,445 @@
+#include "rosetta/train/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "rosetta/data/batcher.h"
+#include "rosetta/data/text_file.h"
+#include "rosetta/decode/translator.h"
+#include "rosetta/error.h"
+#include "rosetta/eval/bleu.h"
+#include "rosetta/json.h"
+#include "rosetta/model/checkpoint.h"
+#include "rosetta/model/transformer.h"
+#include "rosetta/tensor/threads.h"
+#include "rosetta/train/optimizer.h"
+#include "rosetta/train/progress_plot.h"
+#include "rosetta/train/run_folder.h"
+#include "rosetta/train/stop_signal.h"
+
+namespace rosetta {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string duration_text(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds);
+  char buffer[32];
+  if (s >= 3600) std::snprintf(buffer, sizeof(buffer), "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+  else std::snprintf(buffer, sizeof(buffer), "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  return buffer;
+}
+
+std::vector<std::string> read_all_lines(const std::string& path) {
+  LineReader reader(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (reader.next(line)) lines.push_back(line);
+  return lines;
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = concat(path, ".tmp.", ::getpid());
+  {
+    std::ofstream out(tmp);
+    out << text;
+    check(out.good(), "cannot write ", tmp);
+  }
+  fs::rename(tmp, path);
+}
+
+struct ValidationResult {
+  double loss = 0, nll = 0, bleu = -1;
+  std::string signature;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(const Config& config) : config_(config), run_(config.train.run_dir) {}
+
+  TrainResult run();
+
+ private:
+  void prepare_vocabulary(const Checkpoint* resume_from);
+  void load_data();
+  std::optional<Checkpoint> find_checkpoint();
+  void restore(const Checkpoint& checkpoint);
+  Checkpoint snapshot() const;
+  void save_checkpoint_now();
+  bool train_update();  // false when the update was skipped (non-finite)
+  ValidationResult validate();
+  void log_progress(double loss, double nll, double grad_norm, float lr);
+  std::string stop_reason() const;
+  double elapsed() const {
+    return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
+  }
+
+  Config config_;
+  RunFolder run_;
+  Tokenizer tokenizer_;
+  std::unique_ptr<Transformer> model_;
+  std::unique_ptr<Adam> adam_;
+  std::unique_ptr<ExponentialAverage> ema_;
+  ParallelCorpus train_corpus_, valid_corpus_;
+  bool have_valid_ = false;
+  std::vector<std::string> valid_src_, valid_ref_;
+  std::unique_ptr<BatchStream> stream_;
+  Rng dropout_rng_{1};
+
+  // Training state (saved in checkpoints).
+  int64_t step_ = 0;
+  DataPosition data_position_;
+  int64_t epoch_ = 1;
+  double best_bleu_ = -1;
+  int64_t bad_validations_ = 0;
+  int64_t nonfinite_in_row_ = 0;
+  double elapsed_before_ = 0;
+
+  // Progress since the last log line.
+  Clock::time_point started_ = Clock::now();
+  Clock::time_point window_start_ = Clock::now();
+  int64_t window_target_tokens_ = 0;
+  double window_loss_sum_ = 0, window_nll_sum_ = 0;
+  int64_t window_updates_ = 0;
+  double last_loss_ = 0;
+  Series loss_series_, bleu_series_;
+  std::string last_checkpoint_;
+};
+
+void Trainer::prepare_vocabulary(const Checkpoint* resume_from) {
+  if (resume_from) {
+    tokenizer_ = Tokenizer::from_bytes(resume_from->text("vocab"), "checkpoint vocabulary");
+    return;
+  }
+  fs::path model_path(config_.vocab.model);
+  if (model_path.is_relative()) model_path = fs::path(run_.root()) / model_path;
+  if (fs::exists(model_path)) {
+    tokenizer_ = Tokenizer::load(model_path.string());
+    spdlog::info("vocabulary {} ({} pieces)", model_path.string(), tokenizer_.vocab_size());
+    return;
+  }
+  const auto start = Clock::now();
+  TokenizerTraining options{.inputs = {config_.data.train.src, config_.data.train.tgt},
+                            .vocab_size = config_.vocab.size,
+                            .type = config_.vocab.type == VocabType::bpe ? "bpe" : "unigram",
+                            .character_coverage = config_.vocab.character_coverage,
+                            .max_sentences = config_.vocab.train_sentences,
+                            .seed = config_.train.seed};
+  tokenizer_ = Tokenizer::train(options, model_path.string());
+  spdlog::info("trained a joint {} vocabulary of {} pieces on {} and {} in {:.1f}s: {}", options.type,
+               tokenizer_.vocab_size(), config_.data.train.src, config_.data.train.tgt,
+               std::chrono::duration<double>(Clock::now() - start).count(), model_path.string());
+}
+
+void Trainer::load_data() {
+  check(!config_.data.train.src.empty() && !config_.data.train.tgt.empty(),
+        "data.train.src and data.train.tgt must name the training text");
+  const CorpusFilter filter{config_.data.max_len, config_.data.max_length_ratio};
+  train_corpus_ = ParallelCorpus::load(config_.data.train, tokenizer_, filter, run_.path("cache"),
+                                       config_.vocab.sampling);
+  have_valid_ = !config_.data.valid.src.empty() && !config_.data.valid.tgt.empty();
+  if (have_valid_) {
+    // Validation loss on the pairs that fit; BLEU on every line, as a user scores.
+    valid_corpus_ = ParallelCorpus::load(config_.data.valid, tokenizer_, {config_.data.max_len, 0}, run_.path("cache"), false);
+    valid_src_ = read_all_lines(config_.data.valid.src);
+    valid_ref_ = read_all_lines(config_.data.valid.tgt);
+  }
+}
+
+std::optional<Checkpoint> Trainer::find_checkpoint() {
+  for (const std::string& path : run_.checkpoints()) {
+    try {
+      Checkpoint c = load_checkpoint(path);
+      spdlog::info("resuming from {}", path);
+      last_checkpoint_ = path;
+      return c;
+    } catch (const Error& e) {
+      spdlog::warn("skipping a damaged checkpoint: {}", e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+Checkpoint Trainer::snapshot() const {
+  Checkpoint c;
+  c.texts["config"] = to_yaml(config_);
+  c.texts["vocab"] = tokenizer_.serialized();
+  c.texts["state/step"] = std::to_string(step_);
+  c.texts["state/epoch"] = std::to_string(epoch_);
+  c.texts["state/data_epoch"] = std::to_string(data_position_.epoch);
+  c.texts["state/data_batch"] = std::to_string(data_position_.batch);
+  c.texts["state/dropout_rng"] = std::to_string(dropout_rng_.state());
+  c.texts["state/best_bleu"] = json_number(best_bleu_);
+  c.texts["state/bad_validations"] = std::to_string(bad_validations_);
+  c.texts["state/elapsed"] = json_number(elapsed());
+  store_parameters(*model_, c);
+  adam_->save(c);
+  if (ema_) ema_->save(c);
+  return c;
+}
+
+void Trainer::restore(const Checkpoint& c) {
+  restore_parameters(c, *model_);
+  adam_->restore(c);
+  if (ema_) ema_->restore(c);
+  step_ = std::stoll(c.text("state/step"));
+  epoch_ = std::stoll(c.text("state/epoch"));
+  data_position_ = {std::stoll(c.text("state/data_epoch")), std::stoll(c.text("state/data_batch"))};
+  dropout_rng_.set_state(std::stoull(c.text("state/dropout_rng")));
+  best_bleu_ = std::stod(c.text("state/best_bleu"));
+  bad_validations_ = std::stoll(c.text("state/bad_validations"));
+  elapsed_before_ = std::stod(c.text("state/elapsed"));
+}
+
+void Trainer::save_checkpoint_now() {
+  const std::string path = run_.checkpoint_path(step_);
+  save_checkpoint(snapshot(), path);
+  run_.prune(config_.train.keep_last);
+  last_checkpoint_ = path;
+  spdlog::info("saved {}", path);
+}
+
+bool Trainer::train_update() {
+  const auto& t = config_.train;
+  const int64_t vocab = model_->config().vocab_size;
+  std::vector<Batch> batches;
+  int64_t target_tokens = 0;
+  for (int64_t i = 0; i < t.update_freq; ++i) {
+    DataPosition from;
+    batches.push_back(stream_->next(&from));
+    epoch_ = from.epoch;
+    target_tokens += batches.back().target_tokens;
+  }
+  data_position_ = stream_->position();
+  // The update's loss is the mean over all its target tokens: each batch's
+  // mean weighs in by its share of them.
+  double loss_sum = 0, nll_sum = 0;
+  for (const Batch& batch : batches) {
+    const float share = static_cast<float>(batch.target_tokens) / static_cast<float>(target_tokens);
+    double nll = 0;
+    Var logits = model_->forward(batch.src, batch.tgt_in, &dropout_rng_);  // [B, T, V]
+    Var loss = ops::cross_entropy(ops::reshape(logits, {-1, vocab}), batch.tgt_out.ids, t.label_smoothing, kPadId, &nll);
+    loss_sum += loss.value().item() * batch.target_tokens;
+    nll_sum += nll * batch.target_tokens;
+    backward(loss, Tensor::scalar(share));
+  }
+  const auto parameters = model_->named_parameters();
+  const double grad_norm = global_grad_norm(parameters);
+  const double loss = loss_sum / target_tokens, nll = nll_sum / target_tokens;
+  if (!std::isfinite(grad_norm) || !std::isfinite(loss)) {
+    adam_->zero_grad();
+    ++nonfinite_in_row_;
+    spdlog::warn("step {}: non-finite {} (loss {}, gradient norm {}); update skipped ({} in a row)", step_ + 1,
+                 std::isfinite(loss) ? "gradient" : "loss", loss, grad_norm, nonfinite_in_row_);
+    check(nonfinite_in_row_ < t.max_nonfinite, "stopping: ", nonfinite_in_row_,
+          " non-finite updates in a row (train.max_nonfinite); the last good checkpoint is ",
+          last_checkpoint_.empty() ? std::string("none yet") : last_checkpoint_);
+    return false;
+  }
+  nonfinite_in_row_ = 0;
+  if (t.clip_norm > 0 && grad_norm > t.clip_norm) scale_grads(parameters, static_cast<float>(t.clip_norm / (grad_norm + 1e-6)));
+  ++step_;
+  const float lr = learning_rate(t, step_);
+  adam_->step(lr);
+  adam_->zero_grad();
+  if (ema_) ema_->update(parameters);
+  last_loss_ = loss;
+  window_loss_sum_ += loss;
+  window_nll_sum_ += nll;
+  window_target_tokens_ += target_tokens;
+  ++window_updates_;
+  if (step_ % t.log_every == 0) log_progress(window_loss_sum_ / window_updates_, window_nll_sum_ / window_updates_, grad_norm, lr);
+  return true;
+}
+
+void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) {
+  const double window = std::chrono::duration<double>(Clock::now() - window_start_).count();
+  const double tokens_per_sec = window > 0 ? window_target_tokens_ / window : 0;
+  const double sec_per_step = window / std::max<int64_t>(window_updates_, 1);
+  const auto& t = config_.train;
+  double eta = -1;
+  if (t.max_steps > 0) eta = (t.max_steps - step_) * sec_per_step;
+  if (t.max_time > 0) eta = eta < 0 ? t.max_time - elapsed() : std::min(eta, t.max_time - elapsed());
+  if (t.max_epochs > 0 && eta < 0) {
+    const int64_t left = (t.max_epochs - data_position_.epoch) * stream_->batches_per_epoch() +
+                         (stream_->batches_per_epoch() - data_position_.batch);
+    eta = left * sec_per_step / t.update_freq;
+  }
+  spdlog::info("epoch {} step {} loss {:.4f} ppl {:.2f} lr {:.3e} gnorm {:.3f} tgt_tok/s {:.0f} elapsed {} eta {}", epoch_,
+               step_, loss, std::exp(nll), lr, grad_norm, tokens_per_sec, duration_text(elapsed()),
+               eta < 0 ? std::string("-") : duration_text(std::max(eta, 0.0)));
+  run_.append_metrics(concat("{\"type\":\"train\",\"step\":", step_, ",\"epoch\":", epoch_, ",\"loss\":", json_number(loss),
+                             ",\"nll\":", json_number(nll), ",\"ppl\":", json_number(std::exp(nll)), ",\"lr\":", json_number(lr),
+                             ",\"grad_norm\":", json_number(grad_norm), ",\"tgt_tokens_per_sec\":", json_number(tokens_per_sec),
+                             ",\"elapsed_sec\":", json_number(elapsed()), "}"));
+  loss_series_.emplace_back(static_cast<double>(step_), loss);
+  window_start_ = Clock::now();
+  window_target_tokens_ = 0;
+  window_loss_sum_ = window_nll_sum_ = 0;
+  window_updates_ = 0;
+}
+
+ValidationResult Trainer::validate() {
+  NoGradGuard no_grad;
+  const auto start = Clock::now();
+  if (ema_) ema_->swap_into(model_->named_parameters());
+  ValidationResult r;
+  const int64_t vocab = model_->config().vocab_size;
+  double loss_sum = 0, nll_sum = 0;
+  int64_t tokens = 0;
+  for (const auto& indices : make_batches(valid_corpus_, config_.train.batch_tokens, 0)) {
+    const Batch batch = collate(valid_corpus_, indices);
+    double nll = 0;
+    Var logits = model_->forward(batch.src, batch.tgt_in, nullptr);
+    Var loss = ops::cross_entropy(ops::reshape(logits, {-1, vocab}), batch.tgt_out.ids, config_.train.label_smoothing, kPadId, &nll);
+    loss_sum += loss.value().item() * batch.target_tokens;
+    nll_sum += nll * batch.target_tokens;
+    tokens += batch.target_tokens;
+  }
+  r.loss = tokens ? loss_sum / tokens : 0;
+  r.nll = tokens ? nll_sum / tokens : 0;
+  SearchOptions search{.beam_size = config_.train.valid_beam_size, .length_penalty = config_.decode.length_penalty,
+                       .max_length_a = config_.decode.max_length_a, .max_length_b = config_.decode.max_length_b};
+  Translator translator(*model_, tokenizer_, search, config_.decode.batch_size, config_.data.max_len);
+  const std::vector<std::string> hypotheses = translator.translate_best(valid_src_);
+  if (ema_) ema_->swap_into(model_->named_parameters());
+  const BleuResult bleu = corpus_bleu(hypotheses, {valid_ref_});
+  r.bleu = bleu.score;
+  r.signature = bleu.signature;
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  spdlog::info("validation step {}: loss {:.4f} ppl {:.2f} BLEU {:.2f} ({}) in {:.1f}s", step_, r.loss, std::exp(r.nll), r.bleu,
+               bleu.signature, seconds);
+  for (int64_t i = 0; i < std::min<int64_t>(config_.train.valid_samples, static_cast<int64_t>(valid_src_.size())); ++i)
+    spdlog::info("  sample {}: {} => {} (reference: {})", i + 1, valid_src_[i], hypotheses[i], valid_ref_[i]);
+  run_.append_metrics(concat("{\"type\":\"valid\",\"step\":", step_, ",\"epoch\":", epoch_, ",\"valid_loss\":",
+                             json_number(r.loss), ",\"valid_nll\":", json_number(r.nll), ",\"valid_ppl\":",
+                             json_number(std::exp(r.nll)), ",\"valid_bleu\":", json_number(r.bleu), ",\"bleu_signature\":",
+                             json_string(r.signature), ",\"elapsed_sec\":", json_number(elapsed()), "}"));
+  bleu_series_.emplace_back(static_cast<double>(step_), r.bleu);
+  write_text_atomically(run_.path("progress.svg"), progress_svg(loss_series_, bleu_series_));
+  return r;
+}
+
+std::string Trainer::stop_reason() const {
+  const auto& t = config_.train;
+  if (stop_requested()) return "signal";
+  if (t.max_steps > 0 && step_ >= t.max_steps) return "max_steps";
+  if (t.max_time > 0 && elapsed() >= t.max_time) return "max_time";
+  // The next batch would start epoch max_epochs + 1.
+  if (t.max_epochs > 0 && data_position_.epoch >= t.max_epochs &&
+      data_position_.batch >= static_cast<int64_t>(stream_->batches_per_epoch()))
+    return "max_epochs";
+  if (t.early_stopping > 0 && bad_validations_ >= t.early_stopping) return "early_stopping";
+  return "";
+}
+
+TrainResult Trainer::run() {
+  const auto& t = config_.train;
+  set_num_threads(static_cast<int>(t.threads));
+  std::optional<Checkpoint> resume = find_checkpoint();
+  prepare_vocabulary(resume ? &*resume : nullptr);
+  write_text_atomically(run_.path("config.yaml"), to_yaml(config_));
+  load_data();
+  ModelConfig model_config = config_.model;
+  model_config.vocab_size = tokenizer_.vocab_size();
+  Rng init_rng(t.seed);
+  model_ = std::make_unique<Transformer>(model_config, init_rng);
+  config_.model.vocab_size = model_config.vocab_size;
+  adam_ = std::make_unique<Adam>(model_->named_parameters(), t);
+  if (t.ema_decay > 0) ema_ = std::make_unique<ExponentialAverage>(model_->named_parameters(), t.ema_decay);
+  dropout_rng_.set_state(t.seed * 7919 + 17);
+  if (resume) restore(*resume);
+  resume.reset();
+  const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
+  spdlog::info("model: {} parameters; training: {} pairs in {} batches an epoch; {} threads", model_->parameter_count(),
+               train_corpus_.size(), plan.size(), num_threads());
+  const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &tokenizer_};
+  stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling);
+  started_ = window_start_ = Clock::now();
+
+  TrainResult result;
+  std::string reason = stop_reason();
+  while (reason.empty()) {
+    train_update();
+    const bool at_end = !stop_reason().empty();
+    // A run validates at its interval and once more at its end (not when a signal asks it to hurry).
+    const bool validate_now =
+        have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && !stop_requested()));
+    if (validate_now) {
+      const ValidationResult v = validate();
+      const bool improved = v.bleu > best_bleu_;
+      bad_validations_ = improved ? 0 : bad_validations_ + 1;
+      if (improved) best_bleu_ = v.bleu;
+      save_checkpoint_now();
+      if (improved) {
+        save_checkpoint(snapshot(), run_.best_path());
+        spdlog::info("new best validation BLEU {:.2f}: {}", best_bleu_, run_.best_path());
+      }
+    } else if (step_ % t.save_every == 0 || at_end) {
+      save_checkpoint_now();
+    }
+    reason = stop_reason();
+  }
+  if (last_checkpoint_.empty() || last_checkpoint_ != run_.checkpoint_path(step_)) save_checkpoint_now();
+  spdlog::info("stopped ({}) at step {}, epoch {}, after {}", reason, step_, epoch_, duration_text(elapsed()));
+  result.steps = step_;
+  result.epochs = epoch_;
+  result.best_bleu = best_bleu_;
+  result.last_loss = last_loss_;
+  result.last_checkpoint = last_checkpoint_;
+  result.best_checkpoint = fs::exists(run_.best_path()) ? run_.best_path() : "";
+  result.stop_reason = reason;
+  return result;
+}
+
+}  // namespace
+
+TrainResult train(const Config& config) { return Trainer(config).run(); }
+
+void average_checkpoints(const std::vector<std::string>& inputs, const std::string& output) {
+  check(!inputs.empty(), "average: no checkpoints given");
+  Checkpoint result;
+  std::vector<std::pair<std::string, std::vector<double>>> sums;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Checkpoint c = load_checkpoint(inputs[k]);
+    std::vector<std::pair<std::string, const Tensor*>> params;
+    for (const auto& [name, t] : c.tensors)
+      if (name.rfind("param/", 0) == 0) params.emplace_back(name, &t);
+    if (k == 0) {
+      for (const auto& [name, t] : params) sums.emplace_back(name, std::vector<double>(t->numel(), 0.0));
+    }
+    check(params.size() == sums.size(), inputs[k], " has ", params.size(), " parameters, ", inputs[0], " has ", sums.size());
+    for (size_t p = 0; p < params.size(); ++p) {
+      check(params[p].first == sums[p].first && static_cast<size_t>(params[p].second->numel()) == sums[p].second.size(),
+            inputs[k], ": parameter ", params[p].first, " does not match ", inputs[0]);
+      const float* v = params[p].second->data();
+      for (size_t i = 0; i < sums[p].second.size(); ++i) sums[p].second[i] += v[i];
+    }
+    if (k + 1 == inputs.size()) {
+      result.texts["config"] = c.text("config");
+      result.texts["vocab"] = c.text("vocab");
+      result.texts["state/step"] = c.has_text("state/step") ? c.text("state/step") : "0";
+      for (size_t p = 0; p < params.size(); ++p) {
+        Tensor mean = Tensor::empty(params[p].second->shape());
+        for (size_t i = 0; i < sums[p].second.size(); ++i)
+          mean.data()[i] = static_cast<float>(sums[p].second[i] / static_cast<double>(inputs.size()));
+        result.tensors.emplace_back(sums[p].first, mean);
+      }
+    }
+  }
+  std::string sources;
+  for (const auto& in : inputs) sources += (sources.empty() ? "" : ",") + in;
+  result.texts["state/averaged_from"] = sources;
+  save_checkpoint(result, output);
+}
+
+}  // namespace rosetta
