@@ -1,5 +1,6 @@
 // The rosetta command line: parses the subcommand, runs it, and turns any
 // rosetta::Error into a logged message and a non-zero exit.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <exception>
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
   rosetta::cli::add_average_command(app);
   rosetta::cli::add_info_command(app);
   rosetta::cli::add_config_command(app);
+  // Logs go to standard error: standard output carries translations and scores.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("rosetta"));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");
   try {
     app.parse(argc, argv);

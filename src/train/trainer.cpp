@@ -64,7 +64,7 @@ struct ValidationResult {
 
 class Trainer {
  public:
-  explicit Trainer(const Config& config) : config_(config), run_(config.train.run_dir) {}
+  Trainer(const Config& config, const TrainHooks& hooks) : config_(config), hooks_(hooks), run_(config.train.run_dir) {}
 
   TrainResult run();
 
@@ -84,6 +84,7 @@ class Trainer {
   }
 
   Config config_;
+  TrainHooks hooks_;
   RunFolder run_;
   Tokenizer tokenizer_;
   std::unique_ptr<Transformer> model_;
@@ -233,6 +234,7 @@ bool Trainer::train_update() {
     backward(loss, Tensor::scalar(share));
   }
   const auto parameters = model_->named_parameters();
+  if (hooks_.after_backward) hooks_.after_backward(step_ + 1, parameters);
   const double grad_norm = global_grad_norm(parameters);
   const double loss = loss_sum / target_tokens, nll = nll_sum / target_tokens;
   if (!std::isfinite(grad_norm) || !std::isfinite(loss)) {
@@ -403,7 +405,7 @@ TrainResult Trainer::run() {
 
 }  // namespace
 
-TrainResult train(const Config& config) { return Trainer(config).run(); }
+TrainResult train(const Config& config, const TrainHooks& hooks) { return Trainer(config, hooks).run(); }
 
 void average_checkpoints(const std::vector<std::string>& inputs, const std::string& output) {
   check(!inputs.empty(), "average: no checkpoints given");

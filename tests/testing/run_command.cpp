@@ -7,9 +7,9 @@
 
 namespace rosetta::testing {
 
-CommandResult run_command(const std::string& command) {
+CommandResult run_command(const std::string& command, bool stdout_only) {
   CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  FILE* pipe = ::popen((command + (stdout_only ? " 2>/dev/null" : " 2>&1")).c_str(), "r");
   if (!pipe) return result;
   std::array<char, 4096> buffer;
   size_t n;

@@ -1,5 +1,5 @@
 // Runs a shell command for the command-line tests; returns its exit code and
-// what it printed (stdout and stderr together).
+// what it printed (stdout, with stderr too unless stdout_only).
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@ struct CommandResult {
   std::string output;
 };
 
-CommandResult run_command(const std::string& command);
+CommandResult run_command(const std::string& command, bool stdout_only = false);
 
 // The rosetta binary of this build.
 std::string rosetta_binary();

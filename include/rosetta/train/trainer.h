@@ -7,9 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "rosetta/config/config.h"
+#include "rosetta/nn/module.h"
 
 namespace rosetta {
 
@@ -22,8 +25,13 @@ struct TrainResult {
   std::string stop_reason;   // "max_steps", "max_time", "max_epochs", "early_stopping", "signal"
 };
 
+// Test seams: called after each backward pass, before the gradient checks.
+struct TrainHooks {
+  std::function<void(int64_t next_step, const nn::NamedParameters& parameters)> after_backward;
+};
+
 // config: data paths already resolved against the data root.
-TrainResult train(const Config& config);
+TrainResult train(const Config& config, const TrainHooks& hooks = {});
 
 // Averages the parameters of checkpoints (equal weights) into a new
 // self-contained checkpoint with the config and vocabulary of the last one.
