@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Training throughput of configs/multi30k-small.yaml against the PyTorch
+# reference (../shared/reference), measured in the same run on this machine:
+# steps 1-10 warm up, steps 11-50 are timed (the reference's protocol).
+# Prints one JSON line per measurement and the ratios, with the load average.
+#
+#   tools/bench_train.sh [THREADS]          default 2
+# Needs the Multi30k files under data/ (tools/get_multi30k.sh) and, for the
+# reference, Debian's python3-torch and python3-sentencepiece.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads="${1:-2}"
+reference="${ROSETTA_REFERENCE:-../shared/reference}"
+[ -x build/rosetta ] || tools/setup.sh
+command -v /usr/bin/time > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time > /dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+load() { cut -d' ' -f1 /proc/loadavg; }
+
+# Ours: the log line every 10 steps carries the window's target tokens/s.
+ours() {
+  local log="$work/ours.log"
+  /usr/bin/time -f "peak_rss_kb %M" build/rosetta train -c configs/multi30k-small.yaml --data-root data \
+    --set train.run_dir="$work/run" --set train.max_steps=50 --set train.log_every=10 \
+    --set train.valid_every=0 --set train.save_every=1000000 --set train.threads="$threads" > /dev/null 2> "$log"
+  # Windows 2-5 are steps 11-50.
+  local tps rss
+  tps=$(grep -o 'tgt_tok/s [0-9.]*' "$log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')
+  rss=$(awk '/peak_rss_kb/ {printf "%.0f", $2/1024}' "$log")
+  echo "{\"system\":\"rosetta\",\"threads\":$threads,\"tgt_tok_per_sec\":$tps,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
+}
+
+reference_run() {  # $1: label, rest: extra flags/env
+  local label="$1"; shift
+  local line
+  line=$(cd "$work" && env "$@" "$reference/bench.sh" "$threads" ${REF_FLAGS:-} 2>&1 | tail -n 1)
+  local tps rss
+  tps=$(echo "$line" | grep -o 'tgt_tok/s=[0-9.]*' | cut -d= -f2)
+  rss=$(echo "$line" | grep -o 'peak_rss_MB=[0-9]*' | cut -d= -f2)
+  echo "{\"system\":\"torch_ref_$label\",\"threads\":$threads,\"tgt_tok_per_sec\":${tps:-null},\"peak_rss_mb\":${rss:-null},\"loadavg_1m\":$(load)}"
+}
+
+o=$(ours); echo "$o"
+if [ -d "$reference" ]; then
+  export TORCH_REF_RUNS="$work/torch_ref_runs"
+  mkdir -p "$TORCH_REF_RUNS"
+  # The same SentencePiece model for both sides of the comparison.
+  cp "$work/run/spm8k.model" "$TORCH_REF_RUNS/spm8k.model"
+  b=$(REF_FLAGS=--bf16 reference_run bf16 PATH="$PATH"); echo "$b"
+  f=$(reference_run fp32 PATH="$PATH"); echo "$f"
+  s=$(reference_run fp32_skylakex OPENBLAS_CORETYPE=SkylakeX); echo "$s"
+  python3 - "$o" "$b" "$f" "$s" <<'PY'
+import json, sys
+ours, *refs = [json.loads(x) for x in sys.argv[1:]]
+for r in refs:
+    if r["tgt_tok_per_sec"]:
+        print(json.dumps({"ratio_vs": r["system"], "throughput_ratio": round(ours["tgt_tok_per_sec"] / r["tgt_tok_per_sec"], 3),
+                          "rss_ratio": round(ours["peak_rss_mb"] / r["peak_rss_mb"], 3) if r["peak_rss_mb"] else None}))
+PY
+fi
