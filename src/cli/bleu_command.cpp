@@ -12,14 +12,6 @@ namespace rosetta::cli {
 
 namespace {
 
-std::vector<std::string> read_lines(const std::string& path) {
-  LineReader reader(path == "-" ? "/dev/stdin" : path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (reader.next(line)) lines.push_back(line);
-  return lines;
-}
-
 std::string json_array(const std::array<int64_t, 4>& v) {
   return concat("[", v[0], ",", v[1], ",", v[2], ",", v[3], "]");
 }

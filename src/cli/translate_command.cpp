@@ -50,7 +50,7 @@ void run(const TranslateOptions& o) {
   // large enough for length-sorted batches, written as each chunk is done.
   const size_t chunk = from_stdin && ::isatty(0) ? 1 : static_cast<size_t>(batch_size) * 16;
   const auto start = std::chrono::steady_clock::now();
-  int64_t done = 0;
+  int64_t done = 0, tokens = 0;
   std::vector<std::string> lines;
   std::string line;
   bool more = true;
@@ -60,6 +60,7 @@ void run(const TranslateOptions& o) {
     if (lines.empty()) break;
     const auto results = translator.translate(lines, done + 1);
     for (size_t i = 0; i < results.size(); ++i) {
+      tokens += results[i].tokens;
       if (o.n_best > 1) {
         for (size_t k = 0; k < results[i].texts.size(); ++k)
           out << done + static_cast<int64_t>(i) << " ||| " << results[i].texts[k] << " ||| " << results[i].scores[k] << "\n";
@@ -71,8 +72,9 @@ void run(const TranslateOptions& o) {
     done += static_cast<int64_t>(lines.size());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("translated {} lines in {:.1f}s ({:.1f} lines/s, beam {}, {} threads)", done, seconds,
-               seconds > 0 ? done / seconds : 0.0, search.beam_size, o.threads);
+  spdlog::info("translated {} lines in {:.2f}s: {:.2f} lines/s, {:.1f} target tokens/s ({} tokens), beam {}, batch {}, {} threads",
+               done, seconds, seconds > 0 ? done / seconds : 0.0, seconds > 0 ? tokens / seconds : 0.0, tokens,
+               search.beam_size, batch_size, o.threads);
 }
 
 }  // namespace

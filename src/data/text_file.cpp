@@ -45,4 +45,12 @@ int64_t count_lines(const std::string& path) {
   return lines;
 }
 
+std::vector<std::string> read_lines(const std::string& path) {
+  LineReader reader(path == "-" ? "/dev/stdin" : path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (reader.next(line)) lines.push_back(line);
+  return lines;
+}
+
 }  // namespace rosetta

@@ -57,6 +57,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
     }
     for (size_t j = start; j < end; ++j) {
       Translation& t = out[order[j]];
+      if (!results[j - start].empty()) t.tokens = static_cast<int64_t>(results[j - start].front().tokens.size());
       for (const Hypothesis& h : results[j - start]) {
         t.texts.push_back(tokenizer_.decode(h.tokens));
         t.scores.push_back(h.score);

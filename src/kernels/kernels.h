@@ -12,6 +12,8 @@
 
 namespace rosetta::kernels {
 
+size_t primitive_cache_size();  // oneDNN primitives held by the cache
+
 // ---- layout (oneDNN reorder) -------------------------------------------
 void copy(const Tensor& src, Tensor& dst);  // same shape, any strides on both
 Tensor contiguous(const Tensor& t);         // t itself when already contiguous
@@ -62,21 +64,24 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, Ten
 void embedding_backward(const Tensor& dout, const std::vector<int32_t>& ids, int32_t skip_id,
                         Tensor& dtable);
 
-// mask[i] = 0 with probability p, else 1 / (1 - p); y = x * mask.
-void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y, Tensor& mask);
+// y = x * mask with mask[i] = 0 with probability p, else 1 / (1 - p); the
+// mask is a hash of (key, i), so the backward recomputes it instead of
+// storing it: dx = dy * mask.
+void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y);
+void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx);
 
 // Label-smoothed cross-entropy over rows of logits [N, V]. Per row:
 // (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v]; rows whose target
 // is ignore_id count nothing. Returns the summed loss and the summed plain
-// negative log-likelihood in double, and writes the log-probabilities
-// [N, V] (oneDNN log-softmax) for the backward.
+// negative log-likelihood in double, and writes each row's log-sum-exp [N]
+// for the backward (the log-probabilities themselves are not kept).
 struct CrossEntropySums {
   double loss = 0, nll = 0;
 };
 CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                                       float smoothing, int32_t ignore_id, Tensor& log_probs);
+                                       float smoothing, int32_t ignore_id, Tensor& logsumexp);
 // dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
-void cross_entropy_backward(const Tensor& log_probs, const std::vector<int32_t>& targets,
+void cross_entropy_backward(const Tensor& logits, const Tensor& logsumexp, const std::vector<int32_t>& targets,
                             float smoothing, int32_t ignore_id, float scale, Tensor& dlogits);
 
 }  // namespace rosetta::kernels

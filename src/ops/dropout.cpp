@@ -1,4 +1,4 @@
-// Dropout: the forward keeps its scaled keep-mask, the backward multiplies by it.
+// Dropout: the backward applies the same mask, recomputed from the key.
 #include "kernels/kernels.h"
 #include "rosetta/ops/ops.h"
 
@@ -7,11 +7,12 @@ namespace rosetta::ops {
 Var dropout(const Var& x, float p, Rng& rng) {
   if (p == 0.0f) return x;
   const Tensor input = kernels::contiguous(x.value());
-  Tensor y = Tensor::empty(input.shape()), mask = Tensor::empty(input.shape());
-  kernels::dropout_forward(input, p, rng.next_u64(), y, mask);
-  return Var::from_op(y, {x}, [x, mask](const Tensor& g) {
+  Tensor y = Tensor::empty(input.shape());
+  const uint64_t key = rng.next_u64();
+  kernels::dropout_forward(input, p, key, y);
+  return Var::from_op(y, {x}, [x, p, key](const Tensor& g) {
     Tensor dx = Tensor::empty(g.shape());
-    kernels::binary(kernels::BinaryOp::mul, g, mask, dx);
+    kernels::dropout_backward(g, p, key, dx);
     x.accumulate_grad(dx);
   });
 }

@@ -1,10 +1,10 @@
 #include "allocator.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <new>
-#include <unordered_map>
-#include <vector>
 
 #include "rosetta/tensor/tensor.h"
 
@@ -12,14 +12,18 @@ namespace rosetta::detail {
 namespace {
 
 constexpr size_t kAlignment = 64;
-// Past this, freed blocks go back to the system instead of the cache.
-constexpr size_t kMaxCachedBytes = size_t{4} << 30;
+// Freed blocks kept for reuse, at most this many bytes; past it they go back
+// to the system. A training step's working set fits many times over.
+constexpr size_t kMaxCachedBytes = size_t{512} << 20;
+// A cached block serves a request of at least this fraction of its size.
+constexpr size_t kMaxWasteFactor = 2;
 
 struct Cache {
   std::mutex mutex;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;
+  std::multimap<size_t, void*> free_blocks;  // by size: best fit is lower_bound
   size_t cached_bytes = 0;
   size_t live_bytes = 0;
+  size_t peak_live_bytes = 0;
 };
 
 Cache& cache() {
@@ -27,48 +31,45 @@ Cache& cache() {
   return *instance;
 }
 
-// Size classes: batches change shape every step, so exact sizes rarely
-// repeat. Rounding up to the next of 8 steps per power of two (at most 12.5%
-// waste) lets a freed block serve the next step's slightly different shape.
-size_t rounded(size_t bytes) {
-  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (bytes <= 8 * kAlignment) return bytes;
-  size_t power = 1;
-  while (power * 2 <= bytes) power *= 2;
-  const size_t step = power / 8;
-  return (bytes + step - 1) / step * step;
-}
+size_t rounded(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
 }  // namespace
 
-void* allocate(size_t bytes) {
+// Batches change shape every step, so exact sizes rarely repeat: the
+// smallest cached block that fits (and is at most twice the request) serves
+// it. Its real size goes back to the caller, who hands it to deallocate.
+void* allocate(size_t bytes, size_t& granted) {
   bytes = rounded(bytes == 0 ? 1 : bytes);
   Cache& c = cache();
   {
     std::lock_guard lock(c.mutex);
-    c.live_bytes += bytes;
-    auto it = c.free_blocks.find(bytes);
-    if (it != c.free_blocks.end() && !it->second.empty()) {
-      void* ptr = it->second.back();
-      it->second.pop_back();
-      c.cached_bytes -= bytes;
+    auto it = c.free_blocks.lower_bound(bytes);
+    if (it != c.free_blocks.end() && it->first <= kMaxWasteFactor * bytes) {
+      granted = it->first;
+      void* ptr = it->second;
+      c.free_blocks.erase(it);
+      c.cached_bytes -= granted;
+      c.live_bytes += granted;
+      c.peak_live_bytes = std::max(c.peak_live_bytes, c.live_bytes);
       return ptr;
     }
+    c.live_bytes += bytes;
+    c.peak_live_bytes = std::max(c.peak_live_bytes, c.live_bytes);
   }
   void* ptr = std::aligned_alloc(kAlignment, bytes);
   if (ptr == nullptr) throw std::bad_alloc();
+  granted = bytes;
   return ptr;
 }
 
-void deallocate(void* ptr, size_t bytes) {
-  bytes = rounded(bytes == 0 ? 1 : bytes);
+void deallocate(void* ptr, size_t granted) {
   Cache& c = cache();
   {
     std::lock_guard lock(c.mutex);
-    c.live_bytes -= bytes;
-    if (c.cached_bytes + bytes <= kMaxCachedBytes) {
-      c.free_blocks[bytes].push_back(ptr);
-      c.cached_bytes += bytes;
+    c.live_bytes -= granted;
+    if (c.cached_bytes + granted <= kMaxCachedBytes) {
+      c.free_blocks.emplace(granted, ptr);
+      c.cached_bytes += granted;
       return;
     }
   }
@@ -82,14 +83,14 @@ namespace rosetta {
 AllocatorStats allocator_stats() {
   auto& c = detail::cache();
   std::lock_guard lock(c.mutex);
-  return {static_cast<int64_t>(c.live_bytes), static_cast<int64_t>(c.cached_bytes)};
+  return {static_cast<int64_t>(c.live_bytes), static_cast<int64_t>(c.cached_bytes),
+          static_cast<int64_t>(c.peak_live_bytes)};
 }
 
 void release_cached_memory() {
   auto& c = detail::cache();
   std::lock_guard lock(c.mutex);
-  for (auto& [bytes, blocks] : c.free_blocks)
-    for (void* ptr : blocks) std::free(ptr);
+  for (auto& [bytes, ptr] : c.free_blocks) std::free(ptr);
   c.free_blocks.clear();
   c.cached_bytes = 0;
 }

@@ -1,5 +1,5 @@
-// 64-byte-aligned blocks, cached by size: a training step allocates the same
-// shapes every step, so freed blocks are kept and handed out again instead of
+// 64-byte-aligned blocks, cached: a training step allocates much the same
+// sizes every step, so freed blocks are kept and handed out again instead of
 // going back to malloc (whose large blocks are mmap'd and zeroed each time).
 #pragma once
 
@@ -7,7 +7,8 @@
 
 namespace rosetta::detail {
 
-void* allocate(size_t bytes);
-void deallocate(void* ptr, size_t bytes);
+// granted receives the block's real size, to pass back to deallocate.
+void* allocate(size_t bytes, size_t& granted);
+void deallocate(void* ptr, size_t granted);
 
 }  // namespace rosetta::detail

@@ -11,8 +11,7 @@ namespace rosetta {
 class Storage {
  public:
   explicit Storage(int64_t count)
-      : bytes_(static_cast<size_t>(count) * sizeof(float)),
-        data_(static_cast<float*>(detail::allocate(bytes_))) {}
+      : data_(static_cast<float*>(detail::allocate(static_cast<size_t>(count) * sizeof(float), bytes_))) {}
   ~Storage() { detail::deallocate(data_, bytes_); }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

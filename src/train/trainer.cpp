@@ -18,6 +18,7 @@
 #include "rosetta/json.h"
 #include "rosetta/model/checkpoint.h"
 #include "rosetta/model/transformer.h"
+#include "rosetta/ops/engine_stats.h"
 #include "rosetta/tensor/threads.h"
 #include "rosetta/train/optimizer.h"
 #include "rosetta/train/progress_plot.h"
@@ -39,13 +40,27 @@ std::string duration_text(double seconds) {
   return buffer;
 }
 
-std::vector<std::string> read_all_lines(const std::string& path) {
-  LineReader reader(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (reader.next(line)) lines.push_back(line);
-  return lines;
-}
+// A one-line progress display on a terminal, overwritten each update and
+// cleared before a log line.
+class ProgressLine {
+ public:
+  ProgressLine() : enabled_(::isatty(2)) {}
+  void show(const std::string& text) {
+    if (!enabled_) return;
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void clear() {
+    if (!shown_) return;
+    std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+};
 
 void write_text_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = concat(path, ".tmp.", ::getpid());
@@ -114,6 +129,7 @@ class Trainer {
   double last_loss_ = 0;
   Series loss_series_, bleu_series_;
   std::string last_checkpoint_;
+  ProgressLine progress_;
 };
 
 void Trainer::prepare_vocabulary(const Checkpoint* resume_from) {
@@ -151,8 +167,8 @@ void Trainer::load_data() {
   if (have_valid_) {
     // Validation loss on the pairs that fit; BLEU on every line, as a user scores.
     valid_corpus_ = ParallelCorpus::load(config_.data.valid, tokenizer_, {config_.data.max_len, 0}, run_.path("cache"), false);
-    valid_src_ = read_all_lines(config_.data.valid.src);
-    valid_ref_ = read_all_lines(config_.data.valid.tgt);
+    valid_src_ = read_lines(config_.data.valid.src);
+    valid_ref_ = read_lines(config_.data.valid.tgt);
   }
 }
 
@@ -259,11 +275,20 @@ bool Trainer::train_update() {
   window_nll_sum_ += nll;
   window_target_tokens_ += target_tokens;
   ++window_updates_;
-  if (step_ % t.log_every == 0) log_progress(window_loss_sum_ / window_updates_, window_nll_sum_ / window_updates_, grad_norm, lr);
+  if (step_ % t.log_every == 0) {
+    log_progress(window_loss_sum_ / window_updates_, window_nll_sum_ / window_updates_, grad_norm, lr);
+  } else {
+    const int64_t next_log = (step_ / t.log_every + 1) * t.log_every;
+    std::string bar(20, '.');
+    const int64_t filled = 20 * (t.log_every - (next_log - step_)) / t.log_every;
+    std::fill_n(bar.begin(), filled, '#');
+    progress_.show(concat("[", bar, "] step ", step_, " loss ", loss, " lr ", lr));
+  }
   return true;
 }
 
 void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) {
+  progress_.clear();
   const double window = std::chrono::duration<double>(Clock::now() - window_start_).count();
   const double tokens_per_sec = window > 0 ? window_target_tokens_ / window : 0;
   const double sec_per_step = window / std::max<int64_t>(window_updates_, 1);
@@ -291,6 +316,7 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
 }
 
 ValidationResult Trainer::validate() {
+  progress_.clear();
   NoGradGuard no_grad;
   const auto start = Clock::now();
   if (ema_) ema_->swap_into(model_->named_parameters());
@@ -374,6 +400,7 @@ TrainResult Trainer::run() {
     train_update();
     const bool at_end = !stop_reason().empty();
     // A run validates at its interval and once more at its end (not when a signal asks it to hurry).
+    const auto pause_start = Clock::now();  // validation and saving stay out of tokens/s
     const bool validate_now =
         have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && !stop_requested()));
     if (validate_now) {
@@ -389,10 +416,14 @@ TrainResult Trainer::run() {
     } else if (step_ % t.save_every == 0 || at_end) {
       save_checkpoint_now();
     }
+    window_start_ += Clock::now() - pause_start;
     reason = stop_reason();
   }
   if (last_checkpoint_.empty() || last_checkpoint_ != run_.checkpoint_path(step_)) save_checkpoint_now();
-  spdlog::info("stopped ({}) at step {}, epoch {}, after {}", reason, step_, epoch_, duration_text(elapsed()));
+  const EngineStats engine = engine_stats();
+  spdlog::info("stopped ({}) at step {}, epoch {}, after {}; tensors: peak {} MiB, {} MiB cached; {} oneDNN primitives",
+               reason, step_, epoch_, duration_text(elapsed()), engine.peak_tensor_bytes >> 20,
+               engine.cached_tensor_bytes >> 20, engine.cached_primitives);
   result.steps = step_;
   result.epochs = epoch_;
   result.best_bleu = best_bleu_;

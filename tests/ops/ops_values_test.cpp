@@ -237,11 +237,12 @@ TEST(LayoutValues, ReshapeNarrowPermute) {
 TEST(PrimitiveCache, ReusesPrimitivesForARepeatedShape) {
   Var a(testing::random_tensor({13, 7}, 1)), b(testing::random_tensor({7, 5}, 2));
   ops::matmul(a, b);
-  const size_t after_first = kernels::dnnl_ctx::cache_size();
+  const size_t after_first = kernels::dnnl_ctx::cache_misses();
   for (int i = 0; i < 5; ++i) ops::matmul(a, b);
-  EXPECT_EQ(kernels::dnnl_ctx::cache_size(), after_first);
+  EXPECT_EQ(kernels::dnnl_ctx::cache_misses(), after_first);  // built once
   ops::matmul(a, Var(testing::random_tensor({7, 6}, 3)));
-  EXPECT_EQ(kernels::dnnl_ctx::cache_size(), after_first + 1);
+  EXPECT_EQ(kernels::dnnl_ctx::cache_misses(), after_first + 1);
+  EXPECT_LE(kernels::dnnl_ctx::cache_size(), 256u);  // bounded
 }
 
 }  // namespace

@@ -119,15 +119,15 @@ TEST(Rng, NormalHasUnitMomentsAndUniformStaysInRange) {
   EXPECT_NEAR(sq / n, 1.0, 0.02);
 }
 
-TEST(Allocator, ReusesFreedBlocksOfTheSameSize) {
-  const void* first;
-  {
-    Tensor t = Tensor::empty({12345});
-    first = t.data();
-  }
-  Tensor again = Tensor::empty({12345});
-  EXPECT_EQ(again.data(), first);
-  EXPECT_GE(allocator_stats().live_bytes, 12345 * 4);
+TEST(Allocator, ReusesFreedBlocksInsteadOfAskingTheSystem) {
+  { Tensor t = Tensor::empty({12345}); }
+  const AllocatorStats freed = allocator_stats();
+  EXPECT_GE(freed.cached_bytes, 12345 * 4);
+  Tensor again = Tensor::empty({12345});  // served from the cache
+  const AllocatorStats reused = allocator_stats();
+  EXPECT_LE(reused.cached_bytes, freed.cached_bytes - 12345 * 4);
+  EXPECT_GE(reused.live_bytes, 12345 * 4);
+  EXPECT_GE(reused.peak_live_bytes, reused.live_bytes);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rosetta {
 
@@ -28,5 +29,7 @@ class LineReader {
 };
 
 int64_t count_lines(const std::string& path);
+// Every line of a file ("-": standard input), UTF-8 checked.
+std::vector<std::string> read_lines(const std::string& path);
 
 }  // namespace rosetta

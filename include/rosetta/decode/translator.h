@@ -16,6 +16,7 @@ namespace rosetta {
 struct Translation {
   std::vector<std::string> texts;  // n-best, best first
   std::vector<float> scores;
+  int64_t tokens = 0;              // target pieces of the best, EOS not counted
 };
 
 class Translator {

@@ -63,6 +63,7 @@ class Tensor {
 struct AllocatorStats {
   int64_t live_bytes = 0;
   int64_t cached_bytes = 0;
+  int64_t peak_live_bytes = 0;
 };
 AllocatorStats allocator_stats();
 void release_cached_memory();

@@ -1,5 +1,7 @@
-// Label-smoothed cross-entropy on oneDNN's log-softmax: the loss needs only
-// sums over each row of log-probabilities, and the backward one oneDNN exp.
+// Label-smoothed cross-entropy on oneDNN's log-softmax. The forward needs
+// only sums over each row of log-probabilities and keeps each row's
+// log-sum-exp; the backward rebuilds the softmax from the logits with one
+// oneDNN subtraction and exp, so no [N, V] tensor outlives the forward.
 // Matches torch.nn.functional.cross_entropy(label_smoothing=eps,
 // ignore_index=...): the smoothing mass spreads over all V classes.
 #include "kernels/kernels.h"
@@ -20,19 +22,23 @@ void check_args(const Tensor& logits, const std::vector<int32_t>& targets, float
 }  // namespace
 
 CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                                       float smoothing, int32_t ignore_id, Tensor& log_probs) {
+                                       float smoothing, int32_t ignore_id, Tensor& logsumexp) {
   check_args(logits, targets, smoothing);
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   for (int64_t r = 0; r < rows; ++r)
     check(targets[r] == ignore_id || (targets[r] >= 0 && targets[r] < vocab), "target id ",
           targets[r], " in row ", r, " is outside the vocabulary of ", vocab);
+  Tensor log_probs = Tensor::empty(logits.shape());
   softmax_forward(logits, log_probs, true);
   const float* lp = log_probs.data();
+  const float* x = logits.data();
+  float* lse = logsumexp.data();
   double total = 0.0, total_nll = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : total, total_nll)
   for (int64_t r = 0; r < rows; ++r) {
-    if (targets[r] == ignore_id) continue;
     const float* row = lp + r * vocab;
+    lse[r] = x[r * vocab] - row[0];  // log p = x - lse in every column
+    if (targets[r] == ignore_id) continue;
     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
     for (int64_t v = 0; v < vocab; ++v) sum += row[v];
@@ -44,13 +50,14 @@ CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<i
   return {total, total_nll};
 }
 
-void cross_entropy_backward(const Tensor& log_probs, const std::vector<int32_t>& targets,
+void cross_entropy_backward(const Tensor& logits, const Tensor& logsumexp, const std::vector<int32_t>& targets,
                             float smoothing, int32_t ignore_id, float scale, Tensor& dlogits) {
-  check_args(log_probs, targets, smoothing);
-  check(dlogits.shape() == log_probs.shape() && dlogits.is_contiguous(),
-        "cross_entropy backward shape ", to_string(dlogits.shape()));
-  const int64_t rows = log_probs.dim(0), vocab = log_probs.dim(1);
-  exp(log_probs, dlogits);  // softmax
+  check_args(logits, targets, smoothing);
+  check(dlogits.shape() == logits.shape() && dlogits.is_contiguous(), "cross_entropy backward shape ",
+        to_string(dlogits.shape()));
+  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
+  binary(BinaryOp::sub, logits, logsumexp.view({rows, 1}), dlogits);
+  exp(dlogits, dlogits);  // softmax
   float* g = dlogits.data();
   const float uniform = smoothing / static_cast<float>(vocab);
 #pragma omp parallel for schedule(static)

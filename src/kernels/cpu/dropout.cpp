@@ -1,26 +1,30 @@
-// Dropout: oneDNN 2.6 has no dropout primitive. The mask comes from a
-// stateless hash of (key, element index), so it does not depend on the
-// thread count.
+// Dropout: oneDNN 2.6 has no dropout primitive. The mask is a stateless hash
+// of (key, element index): it does not depend on the thread count, and the
+// backward recomputes it rather than keeping it in memory.
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 #include "rosetta/tensor/random.h"
 
 namespace rosetta::kernels {
 
-void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y, Tensor& mask) {
+namespace {
+
+void apply_mask(const Tensor& in, float p, uint64_t key, Tensor& out) {
   check(p >= 0.0f && p < 1.0f, "dropout probability must be in [0, 1), got ", p);
-  check(x.is_contiguous() && x.shape() == y.shape() && x.shape() == mask.shape(),
-        "dropout shapes ", to_string(x.shape()), ", ", to_string(y.shape()));
+  check(in.is_contiguous() && out.is_contiguous() && in.shape() == out.shape(), "dropout shapes ",
+        to_string(in.shape()), ", ", to_string(out.shape()));
   const float keep_scale = 1.0f / (1.0f - p);
-  const int64_t n = x.numel();
-  const float* in = x.data();
-  float* out = y.data();
-  float* m = mask.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    m[i] = hash_uniform(key, static_cast<uint64_t>(i)) < p ? 0.0f : keep_scale;
-    out[i] = in[i] * m[i];
-  }
+  const int64_t n = in.numel();
+  const float* x = in.data();
+  float* y = out.data();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = hash_uniform(key, static_cast<uint64_t>(i)) < p ? 0.0f : x[i] * keep_scale;
 }
+
+}  // namespace
+
+void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y) { apply_mask(x, p, key, y); }
+void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx) { apply_mask(dy, p, key, dx); }
 
 }  // namespace rosetta::kernels

@@ -2,24 +2,37 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <list>
 #include <mutex>
 #include <unordered_map>
 
+#include "kernels/kernels.h"
 #include "rosetta/error.h"
 
 namespace rosetta::kernels::dnnl_ctx {
 namespace {
 
-// Enough for every shape of a bucketed training run; the least recently used
-// entry goes first past it.
-constexpr size_t kCapacity = 4096;
+// Each primitive holds its JIT code and buffers (megabytes for the larger
+// matmuls), and a training run meets thousands of batch shapes: keep the
+// most recent ones (the shapes of the current batch, and the decoder's),
+// rebuilding the rest costs a few milliseconds. ROSETTA_PRIMITIVE_CACHE
+// overrides the count.
+size_t capacity() {
+  static const size_t value = [] {
+    const char* env = std::getenv("ROSETTA_PRIMITIVE_CACHE");
+    return env ? static_cast<size_t>(std::max(1L, std::atol(env))) : size_t{256};
+  }();
+  return value;
+}
 
 struct Cache {
   // Recursive: a backward primitive's make() looks up its forward hint.
   std::recursive_mutex mutex;
   std::list<std::pair<std::string, Entry>> entries;  // most recent first
   std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator> index;
+  size_t misses = 0;
 };
 
 Cache& cache() {
@@ -30,7 +43,11 @@ Cache& cache() {
 }  // namespace
 
 dnnl::engine& engine() {
-  static dnnl::engine instance(dnnl::engine::kind::cpu, 0);
+  static dnnl::engine instance = [] {
+    // oneDNN's own cache would keep what ours evicts.
+    dnnl::set_primitive_cache_capacity(static_cast<int>(capacity()));
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return instance;
 }
 
@@ -73,6 +90,7 @@ const Entry& cached(const std::string& key, const std::function<Entry()>& make) 
     return it->second->second;
   }
   Entry entry;
+  ++c.misses;
   try {
     entry = make();
   } catch (const dnnl::error& e) {
@@ -80,7 +98,7 @@ const Entry& cached(const std::string& key, const std::function<Entry()>& make) 
   }
   c.entries.emplace_front(full_key, std::move(entry));
   c.index[full_key] = c.entries.begin();
-  if (c.entries.size() > kCapacity) {
+  if (c.entries.size() > capacity()) {
     c.index.erase(c.entries.back().first);
     c.entries.pop_back();
   }
@@ -92,9 +110,18 @@ size_t cache_size() {
   return cache().entries.size();
 }
 
+size_t cache_misses() {
+  std::lock_guard lock(cache().mutex);
+  return cache().misses;
+}
+
 void execute(const Entry& entry, const std::unordered_map<int, dnnl::memory>& args) {
   entry.primitive.execute(stream(), args);
   stream().wait();
 }
 
 }  // namespace rosetta::kernels::dnnl_ctx
+
+namespace rosetta::kernels {
+size_t primitive_cache_size() { return dnnl_ctx::cache_size(); }
+}  // namespace rosetta::kernels

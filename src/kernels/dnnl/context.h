@@ -31,6 +31,7 @@ struct Entry {
 // Returns the cached entry for key, calling make() only the first time.
 const Entry& cached(const std::string& key, const std::function<Entry()>& make);
 size_t cache_size();
+size_t cache_misses();  // primitives created so far
 
 // A typed copy of an entry's primitive descriptor, for the forward hint that
 // backward primitives need (the typed constructor clones it).
