@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"
-reference="${ROSETTA_REFERENCE:-../shared/reference}"
+reference="$(realpath -m "${ROSETTA_REFERENCE:-../shared/reference}")"
 [ -x build/rosetta ] || tools/setup.sh
 command -v /usr/bin/time > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time > /dev/null
 work=$(mktemp -d)
@@ -36,7 +36,7 @@ reference_run() {  # $1: label, rest: extra flags/env
   local line
   line=$(cd "$work" && env "$@" "$reference/bench.sh" "$threads" ${REF_FLAGS:-} 2>&1 | tail -n 1)
   local tps rss
-  tps=$(echo "$line" | grep -o 'tgt_tok/s=[0-9.]*' | cut -d= -f2)
+  tps=$(echo "$line" | grep -o ' tgt_tok/s=[0-9.]*' | cut -d= -f2)
   rss=$(echo "$line" | grep -o 'peak_rss_MB=[0-9]*' | cut -d= -f2)
   echo "{\"system\":\"torch_ref_$label\",\"threads\":$threads,\"tgt_tok_per_sec\":${tps:-null},\"peak_rss_mb\":${rss:-null},\"loadavg_1m\":$(load)}"
 }

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 checkpoint="$1"
 ref_ckpt="${2:-}"
-reference="${ROSETTA_REFERENCE:-../shared/reference}"
+reference="$(realpath -m "${ROSETTA_REFERENCE:-../shared/reference}")"
 input=data/multi30k/test_2016_flickr.en
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -42,6 +42,6 @@ for mode in beam greedy; do
   line=$(cd "$work" && /usr/bin/python3 "$reference/torch_ref.py" --mode translate --ckpt "$ref_ckpt" --decode "$mode" \
            --beam 5 --batch_size 64 --threads 1 --out "$work/ref" 2>&1 | grep '^translate' || true)
   sps=$(echo "$line" | grep -o 'sent/s=[0-9.]*' | cut -d= -f2)
-  tps=$(echo "$line" | grep -o 'tok/s=[0-9.]*' | cut -d= -f2)
+  tps=$(echo "$line" | grep -o ' tok/s=[0-9.]*' | cut -d= -f2)
   echo "{\"system\":\"torch_ref\",\"threads\":1,\"beam\":$([ $mode = beam ] && echo 5 || echo 1),\"sentences_per_sec\":${sps:-null},\"tgt_tokens_per_sec\":${tps:-null},\"loadavg_1m\":$(load)}"
 done

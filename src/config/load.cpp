@@ -1,8 +1,9 @@
 // Reading and writing configs: the only user of yaml-cpp.
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "fields.h"
@@ -139,14 +140,21 @@ void resolve_data_paths(Config& config, const std::string& root) {
 }
 
 double parse_duration(const std::string& text, const std::string& what) {
-  static const std::regex pattern(R"(^\s*([0-9]+(\.[0-9]*)?)\s*([smhd]?)\s*$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, pattern))
-    throw Error(concat(what, ": expected a duration such as 90s, 20m or 1.5h, got '", text, "'"));
-  const double value = std::stod(m[1]);
-  const std::string unit = m[3];
-  const double scale = unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 1;
-  return value * scale;
+  // A number with an optional unit: 90, 90s, 20m, 1.5h, 2d.
+  size_t begin = text.find_first_not_of(" \t"), end = text.find_last_not_of(" \t");
+  const std::string t = begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
+  double scale = 1;
+  std::string number = t;
+  if (!t.empty() && std::string("smhd").find(t.back()) != std::string::npos) {
+    scale = t.back() == 'm' ? 60 : t.back() == 'h' ? 3600 : t.back() == 'd' ? 86400 : 1;
+    number = t.substr(0, t.size() - 1);
+    while (!number.empty() && number.back() == ' ') number.pop_back();
+  }
+  const bool digits_only = !number.empty() && std::isdigit(static_cast<unsigned char>(number[0])) &&
+                           number.find_first_not_of("0123456789.") == std::string::npos &&
+                           std::count(number.begin(), number.end(), '.') <= 1;
+  if (!digits_only) throw Error(concat(what, ": expected a duration such as 90s, 20m or 1.5h, got '", text, "'"));
+  return std::stod(number) * scale;
 }
 
 }  // namespace rosetta

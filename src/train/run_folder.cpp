@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "rosetta/error.h"
 
@@ -24,10 +23,18 @@ std::string RunFolder::checkpoint_path(int64_t step) const {
 }
 
 std::vector<std::string> RunFolder::checkpoints() const {
-  static const std::regex pattern(R"(step-\d+\.ckpt)");
+  // step-<digits>.ckpt, nothing else (temporary files end differently).
+  auto is_step_checkpoint = [](const std::string& name) {
+    const std::string prefix = "step-", suffix = ".ckpt";
+    if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return false;
+    const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    return digits.find_first_not_of("0123456789") == std::string::npos;
+  };
   std::vector<std::string> found;
   for (const auto& entry : fs::directory_iterator(fs::path(root_) / "checkpoints"))
-    if (std::regex_match(entry.path().filename().string(), pattern)) found.push_back(entry.path().string());
+    if (is_step_checkpoint(entry.path().filename().string())) found.push_back(entry.path().string());
   std::sort(found.rbegin(), found.rend());  // zero-padded steps: lexical order is step order
   return found;
 }

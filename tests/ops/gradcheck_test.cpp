@@ -6,7 +6,6 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
-#include <regex>
 #include <set>
 
 #include "rosetta/ops/ops.h"
@@ -124,17 +123,16 @@ INSTANTIATE_TEST_SUITE_P(Ops, GradCheck, ::testing::ValuesIn(cases()), [](const 
 TEST(GradCheckTable, CoversEveryOpInTheCatalogue) {
   std::ifstream header(ROSETTA_SOURCE_DIR "/include/rosetta/ops/ops.h");
   ASSERT_TRUE(header.good());
-  const std::regex declaration(R"(^Var (\w+)\()");
   std::set<std::string> covered;
   for (const Case& c : cases()) covered.insert(c.op);
   std::string line;
   int declared = 0;
   while (std::getline(header, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, declaration)) {
-      ++declared;
-      EXPECT_TRUE(covered.count(m[1])) << "no gradient check for op " << m[1];
-    }
+    // Declarations read "Var name(": the name runs up to the parenthesis.
+    if (line.rfind("Var ", 0) != 0 || line.find('(') == std::string::npos) continue;
+    const std::string name = line.substr(4, line.find('(') - 4);
+    ++declared;
+    EXPECT_TRUE(covered.count(name)) << "no gradient check for op " << name;
   }
   EXPECT_GE(declared, 20);
 }
