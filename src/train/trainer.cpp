@@ -89,7 +89,8 @@ class Trainer {
   std::optional<Checkpoint> find_checkpoint();
   void restore(const Checkpoint& checkpoint);
   Checkpoint snapshot() const;
-  void save_checkpoint_now();
+  // Writes a step checkpoint and prunes old ones; returns what it wrote.
+  Checkpoint save_checkpoint_now();
   bool train_update();  // false when the update was skipped (non-finite)
   ValidationResult validate();
   void log_progress(double loss, double nll, double grad_norm, float lr);
@@ -217,12 +218,14 @@ void Trainer::restore(const Checkpoint& c) {
   elapsed_before_ = std::stod(c.text("state/elapsed"));
 }
 
-void Trainer::save_checkpoint_now() {
+Checkpoint Trainer::save_checkpoint_now() {
   const std::string path = run_.checkpoint_path(step_);
-  save_checkpoint(snapshot(), path);
+  Checkpoint checkpoint = snapshot();
+  save_checkpoint(checkpoint, path);
   run_.prune(config_.train.keep_last);
   last_checkpoint_ = path;
   spdlog::info("saved {}", path);
+  return checkpoint;
 }
 
 bool Trainer::train_update() {
@@ -408,9 +411,9 @@ TrainResult Trainer::run() {
       const bool improved = v.bleu > best_bleu_;
       bad_validations_ = improved ? 0 : bad_validations_ + 1;
       if (improved) best_bleu_ = v.bleu;
-      save_checkpoint_now();
+      const Checkpoint saved = save_checkpoint_now();
       if (improved) {
-        save_checkpoint(snapshot(), run_.best_path());
+        save_checkpoint(saved, run_.best_path());
         spdlog::info("new best validation BLEU {:.2f}: {}", best_bleu_, run_.best_path());
       }
     } else if (step_ % t.save_every == 0 || at_end) {
