@@ -60,6 +60,10 @@ void reduce_sum(const Tensor& x, Tensor& out);
 // ---- hand-written: oneDNN has no gather, dropout or fused loss ----------
 // out[n, :] = table[ids[n], :]
 void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out);
+// out[n, a, :prefix] = t[rows[n], a, :prefix] for t viewed as [N, A, C]
+// (contiguous); out[n, a, prefix:] is left as it was.
+void gather_row_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t outer,
+                       int64_t prefix, Tensor& out);
 // dtable[ids[n], :] += dout[n, :] for every n with ids[n] != skip_id
 void embedding_backward(const Tensor& dout, const std::vector<int32_t>& ids, int32_t skip_id,
                         Tensor& dtable);

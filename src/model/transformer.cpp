@@ -1,6 +1,7 @@
 #include "rosetta/model/transformer.h"
 
 #include <cmath>
+#include <numeric>
 
 #include "rosetta/error.h"
 #include "rosetta/nn/init.h"
@@ -119,13 +120,22 @@ Var DecoderLayer::step(const Var& x, LayerCache& cache, int64_t length,
 }
 
 void DecoderState::select_rows(const std::vector<int32_t>& rows) {
+  std::vector<int32_t> sources(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) sources[i] = source_row.at(static_cast<size_t>(rows[i]));
+  // Beam search mostly shuffles rows among the beams of one sentence, which
+  // hold the same cross-attention caches: those stay where they are.
+  const bool same_sources = sources == source_row;
   for (LayerCache& c : layers) {
-    c.self_keys = ops::gather_rows(c.self_keys, rows);
-    c.self_values = ops::gather_rows(c.self_values, rows);
-    c.cross_keys = ops::gather_rows(c.cross_keys, rows);
-    c.cross_values = ops::gather_rows(c.cross_values, rows);
+    // Only the filled positions of the self-attention caches are worth copying.
+    c.self_keys = ops::gather_rows_prefix(c.self_keys, rows, length);
+    c.self_values = ops::gather_rows_prefix(c.self_values, rows, length);
+    if (!same_sources) {
+      c.cross_keys = ops::gather_rows(c.cross_keys, rows);
+      c.cross_values = ops::gather_rows(c.cross_values, rows);
+    }
   }
-  memory_mask = ops::gather_rows(memory_mask, rows);
+  if (!same_sources) memory_mask = ops::gather_rows(memory_mask, rows);
+  source_row = std::move(sources);
 }
 
 // ---- transformer ----------------------------------------------------------
@@ -224,6 +234,8 @@ DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_lengt
   DecoderState state;
   state.memory_mask = key_padding_mask(src, config_.pad_id);
   state.capacity = max_target_length;
+  state.source_row.resize(static_cast<size_t>(src.rows));
+  std::iota(state.source_row.begin(), state.source_row.end(), 0);
   state.layers.resize(decoder_.size());
   for (size_t i = 0; i < decoder_.size(); ++i) decoder_[i]->start(memory, max_target_length, state.layers[i]);
   return state;

@@ -144,6 +144,28 @@ TEST_P(Incremental, SelectRowsReordersTheCache) {
   EXPECT_LT(max_abs_diff(got.narrow(0, 2, 1).to_vector(), expected.narrow(0, 1, 1).to_vector()), 1e-6);
 }
 
+TEST_P(Incremental, ReorderingBeamsOfOneSentenceEqualsDecodingThemApart) {
+  Rng rng(6);
+  Transformer model(tiny(GetParam()), rng);
+  const TokenMatrix src = TokenMatrix::from_rows({{5, 6, 7, 8, 3}, {9, 10, 3}}, 0);
+  NoGradGuard no_grad;
+  DecoderState apart = model.start(src, 6);
+  model.step(apart, {2, 2});
+  model.step(apart, {12, 16});
+  const Tensor expected = model.step(apart, {13, 14});
+  DecoderState beams = model.start(src, 6);
+  beams.select_rows({0, 0, 1, 1});  // two beams per sentence
+  model.step(beams, {2, 2, 2, 2});
+  model.step(beams, {11, 12, 15, 16});
+  beams.select_rows({1, 1, 3, 2});  // same sentences per row: cross caches stay in place
+  const Tensor got = model.step(beams, {13, 13, 14, 4});
+  EXPECT_LT(max_abs_diff(got.narrow(0, 0, 1).to_vector(), expected.narrow(0, 0, 1).to_vector()), 1e-6);
+  EXPECT_LT(max_abs_diff(got.narrow(0, 1, 1).to_vector(), expected.narrow(0, 0, 1).to_vector()), 1e-6);
+  EXPECT_LT(max_abs_diff(got.narrow(0, 2, 1).to_vector(), expected.narrow(0, 1, 1).to_vector()), 1e-6);
+  EXPECT_GT(max_abs_diff(got.narrow(0, 3, 1).to_vector(), expected.narrow(0, 1, 1).to_vector()), 1e-4);
+  EXPECT_THROW(beams.select_rows({4}), std::exception);  // no such row
+}
+
 INSTANTIATE_TEST_SUITE_P(Norms, Incremental, ::testing::Values(NormPosition::post, NormPosition::pre));
 
 TEST(Transformer, DropoutTrainsDifferentlyButReproducibly) {

@@ -9,6 +9,7 @@
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 #include "rosetta/ops/ops.h"
+#include "rosetta/ops/tensor_ops.h"
 #include "rosetta/tensor/threads.h"
 #include "testing/gradcheck.h"
 
@@ -215,6 +216,23 @@ TEST(EmbeddingValues, GathersRowsAndSkipsThePaddingRowGradient) {
   EXPECT_EQ(table.grad().to_vector(), (std::vector<float>{0, 0, 1, 1, 2, 2}));
   EXPECT_THROW(ops::embedding(table, {3}, {1}), Error);
   EXPECT_THROW(ops::embedding(table, {-1}, {1}), Error);
+}
+
+TEST(GatherValues, RowPrefixCopiesOnlyTheFilledPositions) {
+  // t [3, 2, 4, 1]: value = 100 * row + 10 * a + position
+  std::vector<float> values;
+  for (int r = 0; r < 3; ++r)
+    for (int a = 0; a < 2; ++a)
+      for (int p = 0; p < 4; ++p) values.push_back(100.0f * r + 10.0f * a + p);
+  const Tensor t = Tensor::from_vector({3, 2, 4, 1}, values);
+  const Tensor out = ops::gather_rows_prefix(t, {2, 0}, 3);
+  ASSERT_EQ(out.shape(), (Shape{2, 2, 4, 1}));
+  for (int i = 0; i < 2; ++i)
+    for (int a = 0; a < 2; ++a)
+      for (int p = 0; p < 3; ++p)
+        EXPECT_EQ(out.data()[(i * 2 + a) * 4 + p], 100.0f * (i == 0 ? 2 : 0) + 10.0f * a + p);
+  EXPECT_THROW(ops::gather_rows_prefix(t, {3}, 2), Error);
+  EXPECT_THROW(ops::gather_rows_prefix(t, {0}, 5), Error);
 }
 
 TEST(ReduceValues, SumMeanAndAxis) {

@@ -58,6 +58,7 @@ struct DecoderState {
   Tensor memory_mask;  // [B, 1, 1, S]
   int64_t length = 0;  // target positions decoded so far
   int64_t capacity = 0;
+  std::vector<int32_t> source_row;  // per row: the encoded sentence its cross caches hold
   int64_t batch() const { return memory_mask.defined() ? memory_mask.dim(0) : 0; }
   // Keeps, reorders or repeats batch rows (beam search, dropping finished sentences).
   void select_rows(const std::vector<int32_t>& rows);

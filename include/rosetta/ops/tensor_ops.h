@@ -13,6 +13,10 @@ namespace rosetta::ops {
 void copy_into(const Tensor& src, Tensor dst);
 // out[i] = t[rows[i]] along axis 0: [N, ...] -> [rows.size(), ...].
 Tensor gather_rows(const Tensor& t, const std::vector<int32_t>& rows);
+// Like gather_rows for t [N, A, C, ...] (contiguous), but only positions
+// [0, prefix) of axis 2 are copied; later positions of the result are unset.
+// Beam search reorders decoder caches whose tail is not filled yet.
+Tensor gather_rows_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t prefix);
 // A contiguous copy (or t itself when already contiguous).
 Tensor contiguous(const Tensor& t);
 
