@@ -17,10 +17,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const auto tokenizer = rosetta::Tokenizer::load(argv[1]);
+    const auto vocabularies = rosetta::Vocabularies::shared(rosetta::Tokenizer::load(argv[1]));
     const auto start = std::chrono::steady_clock::now();
     rosetta::CorpusStats stats;
-    const auto corpus = rosetta::ParallelCorpus::load({argv[2], argv[3]}, tokenizer, {}, "", false, &stats);
+    const auto corpus = rosetta::ParallelCorpus::load({argv[2], argv[3]}, vocabularies, {}, "", false, &stats);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     int64_t tokens = 0;
     for (size_t i = 0; i < corpus.size(); ++i) tokens += corpus.src_length(i) + corpus.tgt_length(i);

@@ -1,47 +1,74 @@
 #!/usr/bin/env bash
 # Translation speed on test_2016_flickr (1,000 lines): beam 5 and greedy at 1
-# and 2 threads, sentences/s and target tokens/s, next to the PyTorch
-# reference decoding the same file in the same run (its best setting: 1
-# thread, batch 64; beam 5 and greedy). JSON lines, with the load average.
+# and 2 threads, sentences/s, target tokens/s, peak RSS and BLEU, next to the
+# PyTorch reference (../shared/reference/torch_ref.py) decoding the same file
+# with the SAME weights in the same run: the checkpoint is exported to the
+# reference's format (tools/export_torch_ref.py), so both decode the same
+# model and produce (nearly) the same translations. JSON lines, with the load
+# average, then the ratios.
 #
-#   tools/bench_translate.sh CHECKPOINT [REFERENCE_CKPT.pt]
-# Without a reference checkpoint, one is trained for 2 minutes with
-# ../shared/reference/torch_ref.py (an early checkpoint, as the reference's
-# README measures).
+#   tools/bench_translate.sh CHECKPOINT
+#   REF_THREADS="1 2"   reference thread counts (default both; its README finds 1 fastest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-checkpoint="$1"
-ref_ckpt="${2:-}"
+checkpoint="$(realpath "$1")"
 reference="$(realpath -m "${ROSETTA_REFERENCE:-../shared/reference}")"
-input=data/multi30k/test_2016_flickr.en
+data="$(realpath -m data/multi30k)"
+input=$data/test_2016_flickr.en
+ref_text=$data/test_2016_flickr.de
+command -v /usr/bin/time > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time > /dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 load() { cut -d' ' -f1 /proc/loadavg; }
+bleu() { build/rosetta bleu --ref "$ref_text" --hyp "$1" --json | head -n 1 | grep -o '"score": *[0-9.]*' | grep -o '[0-9.]*$'; }
+mode_of() { [ "$1" = 5 ] && echo beam || echo greedy; }
 
 for threads in 1 2; do
   for beam in 5 1; do
     log="$work/t$threads.b$beam.log"
-    /usr/bin/time -f "peak_rss_kb %M" build/rosetta translate -m "$checkpoint" -i "$input" -o "$work/out.txt" \
+    out="$work/ours.$(mode_of $beam).t$threads.txt"
+    /usr/bin/time -f "peak_rss_kb %M" build/rosetta translate -m "$checkpoint" -i "$input" -o "$out" \
       --beam-size "$beam" --batch-size 64 --threads "$threads" 2> "$log"
     lps=$(grep -o '[0-9.]* lines/s' "$log" | cut -d' ' -f1)
     tps=$(grep -o '[0-9.]* target tokens/s' "$log" | cut -d' ' -f1)
     rss=$(awk '/peak_rss_kb/ {printf "%.0f", $2/1024}' "$log")
-    echo "{\"system\":\"rosetta\",\"threads\":$threads,\"beam\":$beam,\"sentences_per_sec\":$lps,\"tgt_tokens_per_sec\":$tps,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
+    echo "{\"system\":\"rosetta\",\"threads\":$threads,\"beam\":$beam,\"sentences_per_sec\":$lps,\"tgt_tokens_per_sec\":$tps,\"peak_rss_mb\":$rss,\"bleu\":$(bleu "$out"),\"loadavg_1m\":$(load)}"
   done
-done
+done | tee "$work/results.jsonl"
 
 [ -d "$reference" ] || exit 0
+/usr/bin/python3 tools/export_torch_ref.py "$checkpoint" "$work/ref" > /dev/null
 export TORCH_REF_RUNS="$work/torch_ref_runs"
-mkdir -p "$TORCH_REF_RUNS"
-if [ -z "$ref_ckpt" ]; then
-  (cd "$work" && /usr/bin/python3 "$reference/torch_ref.py" --mode train --threads 2 --budget_min 2 \
-     --out "$work/ref" > "$work/ref_train.log" 2>&1) || true
-  ref_ckpt="$work/ref/ckpt.pt"
-fi
-for mode in beam greedy; do
-  line=$(cd "$work" && /usr/bin/python3 "$reference/torch_ref.py" --mode translate --ckpt "$ref_ckpt" --decode "$mode" \
-           --beam 5 --batch_size 64 --threads 1 --out "$work/ref" 2>&1 | grep '^translate' || true)
-  sps=$(echo "$line" | grep -o 'sent/s=[0-9.]*' | cut -d= -f2)
-  tps=$(echo "$line" | grep -o ' tok/s=[0-9.]*' | cut -d= -f2)
-  echo "{\"system\":\"torch_ref\",\"threads\":1,\"beam\":$([ $mode = beam ] && echo 5 || echo 1),\"sentences_per_sec\":${sps:-null},\"tgt_tokens_per_sec\":${tps:-null},\"loadavg_1m\":$(load)}"
-done
+for threads in ${REF_THREADS:-1 2}; do
+  for mode in beam greedy; do
+    log="$work/ref.$mode.t$threads.log"
+    (cd "$work" && /usr/bin/python3 "$reference/torch_ref.py" --mode translate --ckpt "$work/ref/ckpt.pt" \
+       --spm "$work/ref/spm.model" --data "$data" --decode "$mode" --beam 5 --batch_size 64 \
+       --threads "$threads" --out "$work/ref" > "$log" 2>&1) || true
+    line=$(grep '^translate' "$log" || true)
+    sps=$(echo "$line" | grep -o 'sent/s=[0-9.]*' | cut -d= -f2)
+    tps=$(echo "$line" | grep -o ' tok/s=[0-9.]*' | cut -d= -f2)
+    rss=$(echo "$line" | grep -o 'peak_rss_MB=[0-9]*' | cut -d= -f2)
+    hyp="$work/ref/test_2016_flickr.$mode.bs64.t$threads.hyp"
+    ours="$work/ours.$mode.t2.txt"
+    same=null score=null
+    if [ -f "$hyp" ]; then
+      score=$(bleu "$hyp")
+      same=$(paste -d '\t' "$hyp" "$ours" | awk -F'\t' '$1 == $2 {n++} END {printf "%.3f", n / NR}')
+    fi
+    echo "{\"system\":\"torch_ref\",\"threads\":$threads,\"beam\":$([ $mode = beam ] && echo 5 || echo 1),\"sentences_per_sec\":${sps:-null},\"tgt_tokens_per_sec\":${tps:-null},\"peak_rss_mb\":${rss:-null},\"bleu\":$score,\"identical_to_ours\":$same,\"loadavg_1m\":$(load)}"
+  done
+done | tee -a "$work/results.jsonl"
+
+python3 - "$work/results.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for beam in (5, 1):
+    ours = next(r for r in rows if r["system"] == "rosetta" and r["threads"] == 2 and r["beam"] == beam)
+    refs = [r for r in rows if r["system"] == "torch_ref" and r["beam"] == beam and r["sentences_per_sec"]]
+    if refs:
+        best = max(refs, key=lambda r: r["sentences_per_sec"])
+        print(json.dumps({"beam": beam, "ours_threads": 2, "ref_fastest_threads": best["threads"],
+                          "speed_ratio": round(ours["sentences_per_sec"] / best["sentences_per_sec"], 2),
+                          "rss_ratio": round(ours["peak_rss_mb"] / best["peak_rss_mb"], 2) if best["peak_rss_mb"] else None}))
+PY

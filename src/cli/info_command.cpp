@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "rosetta/data/vocabularies.h"
 #include "rosetta/model/checkpoint.h"
 
 namespace rosetta::cli {
@@ -24,7 +25,14 @@ void add_info_command(CLI::App& app) {
               << "parameters: " << parameters << " in " << tensors << " tensors\n";
     for (const char* key : {"state/step", "state/epoch"})
       if (c.has_text(key)) std::cout << std::string(key).substr(6) << ": " << c.text(key) << "\n";
-    if (c.has_text("vocab")) std::cout << "vocabulary model: " << c.text("vocab").size() << " bytes\n";
+    if (!c.has_text("vocab") && !c.has_text("vocab/src")) {
+      std::cout << "vocabulary: none\n";
+    } else if (const Vocabularies vocabularies = Vocabularies::from_texts(c.texts, *path); vocabularies.joint()) {
+      std::cout << "vocabulary: joint, " << vocabularies.source->vocab_size() << " pieces\n";
+    } else {
+      std::cout << "vocabularies: source " << vocabularies.source->vocab_size() << " pieces, target "
+                << vocabularies.target->vocab_size() << " pieces\n";
+    }
     if (c.has_text("config")) std::cout << "config:\n" << c.text("config");
   });
 }

@@ -36,7 +36,7 @@ void run(const TranslateOptions& o) {
                        .n_best = o.n_best};
   check(search.n_best <= search.beam_size, "--n-best ", search.n_best, " exceeds the beam size ", search.beam_size);
   const int64_t batch_size = o.batch_size > 0 ? o.batch_size : d.batch_size;
-  const Translator translator(*loaded.model, loaded.tokenizer, search, batch_size, loaded.config.data.max_len);
+  const Translator translator(*loaded.model, loaded.vocabularies, search, batch_size, loaded.config.data.max_len);
 
   const bool from_stdin = o.input == "-";
   LineReader reader(from_stdin ? "/dev/stdin" : o.input);

@@ -94,7 +94,9 @@ std::vector<Field> fields(Config& c) {
       text("vocab.model", v.model, "SentencePiece model; trained from the training text if missing (relative: in train.run_dir)"),
       number("vocab.size", v.size, "vocabulary size, pad/unk/bos/eos included"),
       choice("vocab.type", v.type, {{"unigram", VocabType::unigram}, {"bpe", VocabType::bpe}}, "SentencePiece model type"),
-      flag("vocab.joint", v.joint, "one vocabulary for source and target"),
+      flag("vocab.joint", v.joint, "one vocabulary for source and target (false: one per side, each of vocab.size)"),
+      text("vocab.src_model", v.src_model, "joint: false: source SentencePiece model (default: vocab.model with .src before its extension)"),
+      text("vocab.tgt_model", v.tgt_model, "joint: false: target SentencePiece model (default: vocab.model with .tgt before its extension)"),
       number("vocab.character_coverage", v.character_coverage, "SentencePiece character coverage"),
       number("vocab.train_sentences", v.train_sentences, "sentences sampled to train the vocabulary"),
       flag("vocab.sampling", v.sampling, "subword regularisation (sampled segmentations) while training"),
@@ -202,7 +204,10 @@ void validate(const Config& c, const std::string& origin) {
   require(t.clip_norm >= 0, "train.clip_norm", "must not be negative, got ", t.clip_norm);
   require(t.ema_decay >= 0 && t.ema_decay < 1, "train.ema_decay", "must be in [0, 1), got ", t.ema_decay);
   require(t.valid_beam_size >= 1, "train.valid_beam_size", "must be at least 1, got ", t.valid_beam_size);
-  require(c.vocab.joint, "vocab.joint", "false (one vocabulary per side) is not supported yet");
+  require(c.vocab.joint || c.model.tying != EmbeddingTying::all, "vocab.joint",
+          "false (one vocabulary per side) needs model.tie_embeddings decoder or none: one table cannot serve two vocabularies");
+  require(c.vocab.joint || (c.vocab.src_model.empty() && c.vocab.tgt_model.empty()) ||
+              c.vocab.src_model != c.vocab.tgt_model, "vocab.src_model", "and vocab.tgt_model must differ");
   require(t.valid_samples >= 0, "train.valid_samples", "must not be negative, got ", t.valid_samples);
   const auto& o = c.decode;
   require(o.beam_size >= 1, "decode.beam_size", "must be at least 1, got ", o.beam_size);

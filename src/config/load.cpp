@@ -81,7 +81,7 @@ Config parse_config(const std::string& yaml, const std::string& origin,
     }
     apply(fields, override_text.substr(0, eq), value, "--set " + override_text);
   }
-  config.model.vocab_size = config.vocab.size;
+  config.model.vocab_size = config.model.src_vocab_size = config.vocab.size;
   config_detail::validate(config, origin);
   return config;
 }

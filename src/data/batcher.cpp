@@ -52,31 +52,37 @@ std::vector<uint32_t> epoch_order(size_t batches, uint64_t seed, int64_t epoch) 
   return order;
 }
 
-Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices, const SubwordSampling& sampling) {
-  std::vector<std::vector<int32_t>> src, tgt_in, tgt_out;
-  Batch batch;
-  for (uint32_t i : indices) {
-    std::vector<int32_t> s, t;
-    if (sampling.enabled) {
-      s = sampling.tokenizer->encode_sampled(std::string(corpus.src_text(i)), sampling.alpha);
-      t = sampling.tokenizer->encode_sampled(std::string(corpus.tgt_text(i)), sampling.alpha);
-      s.push_back(kEosId);
-    } else {
-      s.assign(corpus.src(i).begin(), corpus.src(i).end());
-      t.assign(corpus.tgt(i).begin(), corpus.tgt(i).end());
+Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices, const SubwordSampling& sampling,
+              uint64_t sampling_seed) {
+  std::vector<std::vector<int32_t>> src(indices.size()), tgt(indices.size());
+  if (sampling.enabled) {
+    check(sampling.vocabularies && corpus.has_text(), "subword sampling needs the vocabularies and the corpus text");
+    Tokenizer::sample_with_seed(sampling_seed, [&] {
+      for (size_t k = 0; k < indices.size(); ++k) {
+        src[k] = sampling.vocabularies->source->encode_sampled(std::string(corpus.src_text(indices[k])), sampling.alpha);
+        src[k].push_back(kEosId);
+        tgt[k] = sampling.vocabularies->target->encode_sampled(std::string(corpus.tgt_text(indices[k])), sampling.alpha);
+      }
+    });
+  } else {
+    for (size_t k = 0; k < indices.size(); ++k) {
+      src[k].assign(corpus.src(indices[k]).begin(), corpus.src(indices[k]).end());
+      tgt[k].assign(corpus.tgt(indices[k]).begin(), corpus.tgt(indices[k]).end());
     }
-    std::vector<int32_t> in{kBosId};
-    in.insert(in.end(), t.begin(), t.end());
-    t.push_back(kEosId);
-    batch.source_tokens += static_cast<int64_t>(s.size());
-    batch.target_tokens += static_cast<int64_t>(t.size());
-    src.push_back(std::move(s));
-    tgt_in.push_back(std::move(in));
-    tgt_out.push_back(std::move(t));
+  }
+  Batch batch;
+  std::vector<std::vector<int32_t>> tgt_in(indices.size());
+  for (size_t k = 0; k < indices.size(); ++k) {
+    tgt_in[k].reserve(tgt[k].size() + 1);
+    tgt_in[k].push_back(kBosId);
+    tgt_in[k].insert(tgt_in[k].end(), tgt[k].begin(), tgt[k].end());
+    tgt[k].push_back(kEosId);
+    batch.source_tokens += static_cast<int64_t>(src[k].size());
+    batch.target_tokens += static_cast<int64_t>(tgt[k].size());
   }
   batch.src = TokenMatrix::from_rows(src, kPadId);
   batch.tgt_in = TokenMatrix::from_rows(tgt_in, kPadId);
-  batch.tgt_out = TokenMatrix::from_rows(tgt_out, kPadId);
+  batch.tgt_out = TokenMatrix::from_rows(tgt, kPadId);
   return batch;
 }
 
@@ -93,9 +99,8 @@ BatchStream::BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t 
   check(start.epoch >= 1 && start.batch >= 0 && start.batch <= static_cast<int64_t>(plan_.size()),
         "data position (epoch ", start.epoch, ", batch ", start.batch, ") is outside the ", plan_.size(),
         " batches of an epoch");
-  check(!sampling_.enabled || (sampling_.tokenizer && corpus.has_text()),
-        "subword sampling needs the tokenizer and the corpus text");
-  if (sampling_.enabled) Tokenizer::seed_sampling(seed);  // before the worker's first sample
+  check(!sampling_.enabled || (sampling_.vocabularies && corpus.has_text()),
+        "subword sampling needs the vocabularies and the corpus text");
   worker_ = std::thread([this] { produce(); });
 }
 
@@ -116,7 +121,9 @@ void BatchStream::produce() {
         produce_at_ = {produce_at_.epoch + 1, 0};
         order = epoch_order(plan_.size(), seed_, produce_at_.epoch);
       }
-      Batch batch = collate(corpus_, plan_[order[produce_at_.batch]], sampling_);
+      const uint64_t sampling_seed = (seed_ * 1000003 + static_cast<uint64_t>(produce_at_.epoch)) * 1000003 +
+                                     static_cast<uint64_t>(produce_at_.batch);
+      Batch batch = collate(corpus_, plan_[order[produce_at_.batch]], sampling_, sampling_seed);
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stop_ || queue_.size() < capacity_; });
       if (stop_) return;

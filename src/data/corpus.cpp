@@ -35,14 +35,15 @@ size_t ParallelCorpus::bytes() const {
 }
 
 // The on-disk cache of an encoded corpus: valid only for the same files
-// (path, size, time), tokenizer and filter.
+// (path, size, time), vocabularies and filter.
 class CorpusCache {
  public:
-  static std::string key(const CorpusPaths& paths, const Tokenizer& tokenizer, const CorpusFilter& filter) {
+  static std::string key(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter) {
     std::string k = concat("v1|", paths.src, "|", paths.tgt);
     for (const auto& p : {paths.src, paths.tgt})
       k += concat("|", fs::file_size(p), "|", fs::last_write_time(p).time_since_epoch().count());
-    k += concat("|", std::hash<std::string>{}(tokenizer.serialized()), "|", filter.max_len, "|",
+    k += concat("|", std::hash<std::string>{}(vocabularies.source->serialized()), "|",
+                std::hash<std::string>{}(vocabularies.target->serialized()), "|", filter.max_len, "|",
                 filter.max_length_ratio);
     return k;
   }
@@ -131,14 +132,14 @@ constexpr size_t kChunk = 16384;  // pairs read and encoded at a time
 
 }  // namespace
 
-ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Tokenizer& tokenizer, const CorpusFilter& filter,
+ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter,
                                     const std::string& cache_dir, bool keep_text, CorpusStats* stats_out) {
   check(!paths.src.empty() && !paths.tgt.empty(), "a parallel corpus needs a source and a target file");
   for (const auto& p : {paths.src, paths.tgt}) check(fs::exists(p), "corpus file ", p, " does not exist");
   ParallelCorpus corpus;
   CorpusStats stats;
   const bool use_cache = !cache_dir.empty() && !keep_text;
-  const std::string key = use_cache ? CorpusCache::key(paths, tokenizer, filter) : "";
+  const std::string key = use_cache ? CorpusCache::key(paths, vocabularies, filter) : "";
   const std::string cache_file = use_cache ? CorpusCache::path(cache_dir, key) : "";
   if (use_cache && CorpusCache::read(cache_file, key, corpus, stats)) {
     stats.from_cache = true;
@@ -174,8 +175,8 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Tokenizer& t
     tgt_ids.assign(n, {});
 #pragma omp parallel for schedule(dynamic, 256)
     for (int64_t i = 0; i < n; ++i) {  // SentencePiece encoding is const and thread-safe
-      src_ids[i] = tokenizer.encode(src_lines[i]);
-      tgt_ids[i] = tokenizer.encode(tgt_lines[i]);
+      src_ids[i] = vocabularies.source->encode(src_lines[i]);
+      tgt_ids[i] = vocabularies.target->encode(tgt_lines[i]);
     }
     for (int64_t i = 0; i < n; ++i) {
       ++stats.lines;

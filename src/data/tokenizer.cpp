@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "rosetta/error.h"
@@ -92,8 +93,21 @@ std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
   return {ids.begin(), ids.end()};
 }
 
-void Tokenizer::seed_sampling(uint64_t seed) {
-  sentencepiece::SetRandomGeneratorSeed(static_cast<unsigned int>(seed));
+void Tokenizer::sample_with_seed(uint64_t seed, const std::function<void()>& work) {
+  static std::mutex global_seed;  // one seeding at a time: the seed is process-wide
+  std::lock_guard lock(global_seed);
+  // SentencePiece takes 32 bits: fold the 64 so nearby seeds stay apart.
+  seed = (seed ^ (seed >> 31)) * 0x9E3779B97F4A7C15ull;
+  sentencepiece::SetRandomGeneratorSeed(static_cast<unsigned int>(seed >> 32));
+  std::exception_ptr failure;
+  std::thread([&] {
+    try {
+      work();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }).join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 std::vector<int32_t> Tokenizer::encode_sampled(const std::string& text, float alpha) const {

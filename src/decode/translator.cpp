@@ -9,13 +9,15 @@
 
 namespace rosetta {
 
-Translator::Translator(const Transformer& model, const Tokenizer& tokenizer, SearchOptions options,
+Translator::Translator(const Transformer& model, const Vocabularies& vocabularies, SearchOptions options,
                        int64_t batch_size, int64_t max_source_tokens)
-    : model_(model), tokenizer_(tokenizer), options_(options), batch_size_(batch_size),
+    : model_(model), vocabularies_(vocabularies), options_(options), batch_size_(batch_size),
       max_source_tokens_(max_source_tokens) {
   check(batch_size >= 1, "translation batch size must be at least 1");
-  check(tokenizer.vocab_size() <= model.config().vocab_size, "the vocabulary has ", tokenizer.vocab_size(),
-        " pieces but the model only ", model.config().vocab_size);
+  check(vocabularies.source->vocab_size() <= model.config().src_vocab_size, "the source vocabulary has ",
+        vocabularies.source->vocab_size(), " pieces but the model only ", model.config().src_vocab_size);
+  check(vocabularies.target->vocab_size() <= model.config().vocab_size, "the target vocabulary has ",
+        vocabularies.target->vocab_size(), " pieces but the model only ", model.config().vocab_size);
   // Outputs need positions too: keep a*S+b within the model's table.
   const int64_t longest_output = max_output_length(options, max_source_tokens);
   check(longest_output <= model.config().max_positions, "outputs of up to ", longest_output,
@@ -29,7 +31,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
   std::vector<std::vector<int32_t>> sources(n);
   std::vector<size_t> order;
   for (size_t i = 0; i < n; ++i) {
-    sources[i] = tokenizer_.encode(lines[i]);
+    sources[i] = vocabularies_.source->encode(lines[i]);
     if (sources[i].empty()) {
       out[i].texts.assign(1, "");
       out[i].scores.assign(1, 0.0f);
@@ -59,7 +61,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
       Translation& t = out[order[j]];
       if (!results[j - start].empty()) t.tokens = static_cast<int64_t>(results[j - start].front().tokens.size());
       for (const Hypothesis& h : results[j - start]) {
-        t.texts.push_back(tokenizer_.decode(h.tokens));
+        t.texts.push_back(vocabularies_.target->decode(h.tokens));
         t.scores.push_back(h.score);
       }
     }

@@ -30,8 +30,8 @@ Var residual_block(const ModelConfig& c, const Var& x, const nn::LayerNorm& norm
   return norm.forward(ops::add(x, out));
 }
 
-Tensor embedding_table(const ModelConfig& c, Rng& rng) {
-  Tensor table = nn::init::normal({c.vocab_size, c.d_model}, 1.0f / std::sqrt(static_cast<float>(c.d_model)), rng);
+Tensor embedding_table(const ModelConfig& c, int64_t rows, Rng& rng) {
+  Tensor table = nn::init::normal({rows, c.d_model}, 1.0f / std::sqrt(static_cast<float>(c.d_model)), rng);
   std::fill_n(table.data() + c.pad_id * c.d_model, c.d_model, 0.0f);  // as padding_idx does
   return table;
 }
@@ -143,13 +143,17 @@ void DecoderState::select_rows(const std::vector<int32_t>& rows) {
 Transformer::Transformer(const ModelConfig& config, Rng& init_rng) : config_(config) {
   check(config.d_model > 0 && config.heads > 0 && config.d_model % config.heads == 0, "d_model ",
         config.d_model, " is not divisible by heads ", config.heads);
-  check(config.pad_id >= 0 && config.pad_id < config.vocab_size, "pad id ", config.pad_id,
-        " is outside the vocabulary of ", config.vocab_size);
-  src_embed_ = std::make_unique<nn::Embedding>(embedding_table(config, init_rng), config.pad_id);
+  if (config_.src_vocab_size == 0) config_.src_vocab_size = config.vocab_size;
+  check(config.tying != EmbeddingTying::all || config_.src_vocab_size == config.vocab_size,
+        "tied source and target embeddings need one vocabulary, got ", config_.src_vocab_size, " and ",
+        config.vocab_size, " pieces");
+  check(config.pad_id >= 0 && config.pad_id < std::min(config.vocab_size, config_.src_vocab_size), "pad id ",
+        config.pad_id, " is outside the vocabulary of ", std::min(config.vocab_size, config_.src_vocab_size));
+  src_embed_ = std::make_unique<nn::Embedding>(embedding_table(config, config_.src_vocab_size, init_rng), config.pad_id);
   if (config.tying == EmbeddingTying::all) {
     register_module("embedding", *src_embed_);
   } else {
-    tgt_embed_ = std::make_unique<nn::Embedding>(embedding_table(config, init_rng), config.pad_id);
+    tgt_embed_ = std::make_unique<nn::Embedding>(embedding_table(config, config.vocab_size, init_rng), config.pad_id);
     register_module("src_embedding", *src_embed_);
     register_module("tgt_embedding", *tgt_embed_);
   }

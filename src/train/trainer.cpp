@@ -84,7 +84,7 @@ class Trainer {
   TrainResult run();
 
  private:
-  void prepare_vocabulary(const Checkpoint* resume_from);
+  void prepare_vocabularies(const Checkpoint* resume_from);
   void load_data();
   std::optional<Checkpoint> find_checkpoint();
   void restore(const Checkpoint& checkpoint);
@@ -102,7 +102,7 @@ class Trainer {
   Config config_;
   TrainHooks hooks_;
   RunFolder run_;
-  Tokenizer tokenizer_;
+  Vocabularies vocabularies_;
   std::unique_ptr<Transformer> model_;
   std::unique_ptr<Adam> adam_;
   std::unique_ptr<ExponentialAverage> ema_;
@@ -133,41 +133,21 @@ class Trainer {
   ProgressLine progress_;
 };
 
-void Trainer::prepare_vocabulary(const Checkpoint* resume_from) {
-  if (resume_from) {
-    tokenizer_ = Tokenizer::from_bytes(resume_from->text("vocab"), "checkpoint vocabulary");
-    return;
-  }
-  fs::path model_path(config_.vocab.model);
-  if (model_path.is_relative()) model_path = fs::path(run_.root()) / model_path;
-  if (fs::exists(model_path)) {
-    tokenizer_ = Tokenizer::load(model_path.string());
-    spdlog::info("vocabulary {} ({} pieces)", model_path.string(), tokenizer_.vocab_size());
-    return;
-  }
-  const auto start = Clock::now();
-  TokenizerTraining options{.inputs = {config_.data.train.src, config_.data.train.tgt},
-                            .vocab_size = config_.vocab.size,
-                            .type = config_.vocab.type == VocabType::bpe ? "bpe" : "unigram",
-                            .character_coverage = config_.vocab.character_coverage,
-                            .max_sentences = config_.vocab.train_sentences,
-                            .seed = config_.train.seed};
-  tokenizer_ = Tokenizer::train(options, model_path.string());
-  spdlog::info("trained a joint {} vocabulary of {} pieces on {} and {} in {:.1f}s: {}", options.type,
-               tokenizer_.vocab_size(), config_.data.train.src, config_.data.train.tgt,
-               std::chrono::duration<double>(Clock::now() - start).count(), model_path.string());
+void Trainer::prepare_vocabularies(const Checkpoint* resume_from) {
+  vocabularies_ = resume_from ? Vocabularies::from_texts(resume_from->texts, "the checkpoint")
+                              : load_or_train_vocabularies(config_.vocab, config_.data.train, run_.root(), config_.train.seed);
 }
 
 void Trainer::load_data() {
   check(!config_.data.train.src.empty() && !config_.data.train.tgt.empty(),
         "data.train.src and data.train.tgt must name the training text");
   const CorpusFilter filter{config_.data.max_len, config_.data.max_length_ratio};
-  train_corpus_ = ParallelCorpus::load(config_.data.train, tokenizer_, filter, run_.path("cache"),
+  train_corpus_ = ParallelCorpus::load(config_.data.train, vocabularies_, filter, run_.path("cache"),
                                        config_.vocab.sampling);
   have_valid_ = !config_.data.valid.src.empty() && !config_.data.valid.tgt.empty();
   if (have_valid_) {
     // Validation loss on the pairs that fit; BLEU on every line, as a user scores.
-    valid_corpus_ = ParallelCorpus::load(config_.data.valid, tokenizer_, {config_.data.max_len, 0}, run_.path("cache"), false);
+    valid_corpus_ = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
     valid_src_ = read_lines(config_.data.valid.src);
     valid_ref_ = read_lines(config_.data.valid.tgt);
   }
@@ -190,7 +170,7 @@ std::optional<Checkpoint> Trainer::find_checkpoint() {
 Checkpoint Trainer::snapshot() const {
   Checkpoint c;
   c.texts["config"] = to_yaml(config_);
-  c.texts["vocab"] = tokenizer_.serialized();
+  vocabularies_.store(c.texts);
   c.texts["state/step"] = std::to_string(step_);
   c.texts["state/epoch"] = std::to_string(epoch_);
   c.texts["state/data_epoch"] = std::to_string(data_position_.epoch);
@@ -340,7 +320,7 @@ ValidationResult Trainer::validate() {
   r.nll = tokens ? nll_sum / tokens : 0;
   SearchOptions search{.beam_size = config_.train.valid_beam_size, .length_penalty = config_.decode.length_penalty,
                        .max_length_a = config_.decode.max_length_a, .max_length_b = config_.decode.max_length_b};
-  Translator translator(*model_, tokenizer_, search, config_.decode.batch_size, config_.data.max_len);
+  Translator translator(*model_, vocabularies_, search, config_.decode.batch_size, config_.data.max_len);
   const std::vector<std::string> hypotheses = translator.translate_best(valid_src_);
   if (ema_) ema_->swap_into(model_->named_parameters());
   const BleuResult bleu = corpus_bleu(hypotheses, {valid_ref_});
@@ -377,14 +357,15 @@ TrainResult Trainer::run() {
   const auto& t = config_.train;
   set_num_threads(static_cast<int>(t.threads));
   std::optional<Checkpoint> resume = find_checkpoint();
-  prepare_vocabulary(resume ? &*resume : nullptr);
+  prepare_vocabularies(resume ? &*resume : nullptr);
   write_text_atomically(run_.path("config.yaml"), to_yaml(config_));
   load_data();
   ModelConfig model_config = config_.model;
-  model_config.vocab_size = tokenizer_.vocab_size();
+  model_config.src_vocab_size = vocabularies_.source->vocab_size();
+  model_config.vocab_size = vocabularies_.target->vocab_size();
   Rng init_rng(t.seed);
   model_ = std::make_unique<Transformer>(model_config, init_rng);
-  config_.model.vocab_size = model_config.vocab_size;
+  config_.model = model_->config();
   adam_ = std::make_unique<Adam>(model_->named_parameters(), t);
   if (t.ema_decay > 0) ema_ = std::make_unique<ExponentialAverage>(model_->named_parameters(), t.ema_decay);
   dropout_rng_.set_state(t.seed * 7919 + 17);
@@ -393,7 +374,7 @@ TrainResult Trainer::run() {
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
   spdlog::info("model: {} parameters; training: {} pairs in {} batches an epoch; {} threads", model_->parameter_count(),
                train_corpus_.size(), plan.size(), num_threads());
-  const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &tokenizer_};
+  const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &vocabularies_};
   stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling);
   started_ = window_start_ = Clock::now();
 

@@ -35,13 +35,16 @@ class Data : public ::testing::Test {
     src_ = dir_->write_lines("train.src", toy.src);
     tgt_ = dir_->write_lines("train.tgt", toy.tgt);
     tokenizer_ = new Tokenizer(Tokenizer::train({.inputs = {src_, tgt_}, .vocab_size = 60}, dir_->path("spm.model")));
+    vocabularies_ = new Vocabularies(Vocabularies::shared(Tokenizer::load(dir_->path("spm.model"))));
   }
   static void TearDownTestSuite() {
+    delete vocabularies_;
     delete tokenizer_;
     delete dir_;
   }
   static inline TempDir* dir_ = nullptr;
   static inline Tokenizer* tokenizer_ = nullptr;
+  static inline Vocabularies* vocabularies_ = nullptr;  // the same model, shared by both sides
   static inline std::string src_, tgt_;
 };
 
@@ -75,7 +78,7 @@ TEST_F(Data, MismatchedLineCountsNameBothFilesAndCounts) {
   TempDir d;
   const auto a = d.write_lines("a.en", {"one", "two", "three"});
   const auto b = d.write_lines("b.de", {"eins", "zwei"});
-  const std::string e = error_of([&] { ParallelCorpus::load({a, b}, *tokenizer_, {}, "", false); });
+  const std::string e = error_of([&] { ParallelCorpus::load({a, b}, *vocabularies_, {}, "", false); });
   EXPECT_TRUE(contains(e, a + " has 3 lines")) << e;
   EXPECT_TRUE(contains(e, b + " has 2")) << e;
 }
@@ -84,14 +87,14 @@ TEST_F(Data, InvalidUtf8NamesFileAndLine) {
   TempDir d;
   const auto a = d.write("a.en", "fine\nalso fine\nbad \xC3\x28 byte\n");
   const auto b = d.write_lines("b.de", {"x", "y", "z"});
-  const std::string e = error_of([&] { ParallelCorpus::load({a, b}, *tokenizer_, {}, "", false); });
+  const std::string e = error_of([&] { ParallelCorpus::load({a, b}, *vocabularies_, {}, "", false); });
   EXPECT_TRUE(contains(e, a + ":3: invalid UTF-8")) << e;
   EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));  // a UTF-16 surrogate
   EXPECT_TRUE(is_valid_utf8("Grüße, 世界"));
 }
 
 TEST_F(Data, MissingFilesAreNamed) {
-  const std::string e = error_of([&] { ParallelCorpus::load({"/no/a.en", src_}, *tokenizer_, {}, "", false); });
+  const std::string e = error_of([&] { ParallelCorpus::load({"/no/a.en", src_}, *vocabularies_, {}, "", false); });
   EXPECT_TRUE(contains(e, "/no/a.en")) << e;
 }
 
@@ -102,7 +105,7 @@ TEST_F(Data, FiltersCountEmptyLongAndRatio) {
   const auto b = d.write_lines("b.de", {"dogen theen", "leer", "", "x", "manen theen", "blank",
                                         "treeen treeen treeen treeen treeen treeen treeen treeen"});
   CorpusStats stats;
-  const auto corpus = ParallelCorpus::load({a, b}, *tokenizer_, {.max_len = 20, .max_length_ratio = 4.0f}, "", false, &stats);
+  const auto corpus = ParallelCorpus::load({a, b}, *vocabularies_, {.max_len = 20, .max_length_ratio = 4.0f}, "", false, &stats);
   EXPECT_EQ(stats.lines, 7);
   EXPECT_EQ(stats.empty, 3);      // an empty side, either side, whitespace only
   EXPECT_EQ(stats.kept, 2);
@@ -112,7 +115,7 @@ TEST_F(Data, FiltersCountEmptyLongAndRatio) {
   EXPECT_EQ(corpus.src(0).back(), kEosId);  // the source carries EOS
   EXPECT_NE(corpus.tgt(0).back(), kEosId);  // the target gets BOS/EOS in batches
   CorpusStats strict;
-  ParallelCorpus::load({a, b}, *tokenizer_, {.max_len = 4, .max_length_ratio = 0}, "", false, &strict);
+  ParallelCorpus::load({a, b}, *vocabularies_, {.max_len = 4, .max_length_ratio = 0}, "", false, &strict);
   EXPECT_GT(strict.too_long, stats.too_long);
 }
 
@@ -121,8 +124,8 @@ TEST_F(Data, CacheGivesTheSameCorpusAndNoticesChanges) {
   const auto toy = testing::toy_corpus(100, 2);
   const auto a = d.write_lines("a.en", toy.src), b = d.write_lines("b.de", toy.tgt);
   CorpusStats first, second;
-  const auto c1 = ParallelCorpus::load({a, b}, *tokenizer_, {}, d.path("cache"), false, &first);
-  const auto c2 = ParallelCorpus::load({a, b}, *tokenizer_, {}, d.path("cache"), false, &second);
+  const auto c1 = ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false, &first);
+  const auto c2 = ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false, &second);
   EXPECT_FALSE(first.from_cache);
   EXPECT_TRUE(second.from_cache);
   ASSERT_EQ(c1.size(), c2.size());
@@ -131,12 +134,44 @@ TEST_F(Data, CacheGivesTheSameCorpusAndNoticesChanges) {
     EXPECT_TRUE(std::equal(c1.tgt(i).begin(), c1.tgt(i).end(), c2.tgt(i).begin(), c2.tgt(i).end()));
   }
   d.write_lines("b.de", std::vector<std::string>(toy.tgt.begin(), toy.tgt.end() - 1));
-  EXPECT_THROW(ParallelCorpus::load({a, b}, *tokenizer_, {}, d.path("cache"), false), Error);  // not the stale cache
+  EXPECT_THROW(ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false), Error);  // not the stale cache
+}
+
+TEST_F(Data, VocabulariesPerSideAreTrainedStoredAndRestored) {
+  TempDir dir;
+  const std::string src = dir.write_lines("a.src", {"one two three", "four five six"});
+  const std::string tgt = dir.write_lines("a.tgt", {"eins zwei drei", "vier fuenf sechs"});
+  VocabConfig config{.model = "v.model", .size = 24, .joint = false};
+  const Vocabularies separate = load_or_train_vocabularies(config, {src, tgt}, dir.path("run"), 1);
+  ASSERT_FALSE(separate.joint());
+  EXPECT_TRUE(std::filesystem::exists(dir.path("run/v.src.model")));
+  EXPECT_TRUE(std::filesystem::exists(dir.path("run/v.tgt.model")));
+  EXPECT_EQ(separate.target->decode(separate.target->encode("zwei drei")), "zwei drei");
+  EXPECT_LT(separate.target->encode("zwei").size(), separate.source->encode("zwei").size());
+  std::map<std::string, std::string> texts;
+  separate.store(texts);
+  EXPECT_EQ(texts.count("vocab"), 0u);
+  const Vocabularies restored = Vocabularies::from_texts(texts, "test");
+  EXPECT_FALSE(restored.joint());
+  EXPECT_EQ(restored.source->encode("four five"), separate.source->encode("four five"));
+  EXPECT_EQ(restored.target->encode("vier fuenf"), separate.target->encode("vier fuenf"));
+  // Named files are loaded, not retrained.
+  config.src_model = dir.path("run/v.src.model");
+  config.tgt_model = dir.path("run/v.tgt.model");
+  EXPECT_EQ(load_or_train_vocabularies(config, {src, tgt}, dir.path("elsewhere"), 1).source->serialized(),
+            separate.source->serialized());
+  // Joint: one model for both sides, stored once.
+  texts.clear();
+  Vocabularies::shared(Tokenizer::load(dir_->path("spm.model"))).store(texts);
+  EXPECT_EQ(texts.size(), 1u);
+  EXPECT_TRUE(Vocabularies::from_texts(texts, "test").joint());
+  const std::string e = error_of([] { Vocabularies::from_texts({}, "model.ckpt"); });
+  EXPECT_TRUE(contains(e, "model.ckpt")) << e;
 }
 
 class Batching : public Data {
  protected:
-  void SetUp() override { corpus_ = ParallelCorpus::load({src_, tgt_}, *tokenizer_, {}, "", true); }
+  void SetUp() override { corpus_ = ParallelCorpus::load({src_, tgt_}, *vocabularies_, {}, "", true); }
   ParallelCorpus corpus_;
 };
 
@@ -198,11 +233,25 @@ TEST_F(Batching, StreamResumesAtASavedPositionWithTheSameBatches) {
   for (size_t i = plan.size() - 2; i < straight.size(); ++i) EXPECT_EQ(resumed.next().src.ids, straight[i]) << i;
 }
 
+TEST_F(Batching, SampledStreamResumesWithTheSameSegmentations) {
+  const BatchPlan plan = make_batches(corpus_, 200, 3);
+  const SubwordSampling sampling{.enabled = true, .alpha = 0.1f, .vocabularies = vocabularies_};
+  std::vector<std::vector<int32_t>> straight;
+  {
+    BatchStream stream(corpus_, plan, 3, {}, sampling);
+    for (int i = 0; i < 6; ++i) straight.push_back(stream.next().src.ids);
+  }
+  BatchStream resumed(corpus_, plan, 3, {.epoch = 1, .batch = 3}, sampling);
+  for (int i = 3; i < 6; ++i) EXPECT_EQ(resumed.next().src.ids, straight[i]) << i;
+}
+
 TEST_F(Batching, SamplingChangesSegmentationsButKeepsTheText) {
   const BatchPlan plan = make_batches(corpus_, 200, 3);
-  const SubwordSampling sampling{.enabled = true, .alpha = 0.1f, .tokenizer = tokenizer_};
-  const Batch a = collate(corpus_, plan[0], sampling), b = collate(corpus_, plan[0], sampling);
+  const SubwordSampling sampling{.enabled = true, .alpha = 0.1f, .vocabularies = vocabularies_};
+  const Batch a = collate(corpus_, plan[0], sampling, 1), b = collate(corpus_, plan[0], sampling, 2);
   EXPECT_NE(a.src.ids, b.src.ids);
+  EXPECT_EQ(collate(corpus_, plan[0], sampling, 1).src.ids, a.src.ids);  // the seed alone decides
+  EXPECT_EQ(collate(corpus_, plan[0], sampling, 1).tgt_out.ids, a.tgt_out.ids);
   for (int64_t r = 0; r < a.src.rows; ++r) {
     std::vector<int32_t> row;
     for (int64_t c = 0; c < a.src.cols && a.src.at(r, c) != kEosId; ++c) row.push_back(a.src.at(r, c));

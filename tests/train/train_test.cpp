@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "rosetta/decode/model_loader.h"
@@ -75,18 +77,23 @@ TEST(Training, LearnsTheCopyTaskToNearPerfectBleu) {
   EXPECT_TRUE(std::filesystem::exists(dir.path("run/config.yaml")));
   // The best checkpoint translates on its own.
   const LoadedModel loaded = load_model(result.best_checkpoint);
-  const Translator translator(*loaded.model, loaded.tokenizer, {.beam_size = 3}, 16, 32);
+  const Translator translator(*loaded.model, loaded.vocabularies, {.beam_size = 3}, 16, 32);
   const auto test = copy_lines(30, 3);
   EXPECT_GT(corpus_bleu(translator.translate_best(test), {test}).score, 90.0);
   // Beam results do not depend on the batch size.
-  const Translator one_by_one(*loaded.model, loaded.tokenizer, {.beam_size = 3}, 1, 32);
+  const Translator one_by_one(*loaded.model, loaded.vocabularies, {.beam_size = 3}, 1, 32);
   EXPECT_EQ(one_by_one.translate_best(test), translator.translate_best(test));
 }
 
-TEST(Training, ResumedRunRepeatsTheUninterruptedOneExactly) {
+class Resume : public ::testing::TestWithParam<bool> {};
+
+// With subword sampling too: each batch's segmentations depend on its
+// position in the data, not on what the process sampled before.
+TEST_P(Resume, ResumedRunRepeatsTheUninterruptedOneExactly) {
   TempDir straight_dir, resumed_dir;
   const std::vector<std::string> common = {"train.log_every=1", "train.valid_every=0", "train.save_every=1000",
-                                           "model.dropout=0.1", "model.attention_dropout=0.1"};
+                                           "model.dropout=0.1", "model.attention_dropout=0.1",
+                                           std::string("vocab.sampling=") + (GetParam() ? "true" : "false")};
   auto with = [&](std::vector<std::string> extra) {
     extra.insert(extra.end(), common.begin(), common.end());
     return extra;
@@ -100,6 +107,46 @@ TEST(Training, ResumedRunRepeatsTheUninterruptedOneExactly) {
   ASSERT_EQ(a.size(), 24u);
   ASSERT_EQ(b.size(), 24u);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;  // bit-identical
+}
+
+INSTANTIATE_TEST_SUITE_P(Sampling, Resume, ::testing::Bool());
+
+// A toy translation task with disjoint source and target words, so each side
+// gets its own vocabulary (vocab.joint: false).
+TEST(Training, SeparateVocabulariesPerSide) {
+  static const std::map<std::string, std::string> lexicon = {
+      {"red", "rot"}, {"blue", "blau"}, {"green", "gruen"}, {"cat", "katze"}, {"dog", "hund"},
+      {"bird", "vogel"}, {"runs", "rennt"}, {"sits", "sitzt"}, {"big", "gross"}, {"small", "klein"}};
+  auto translate_words = [&](const std::vector<std::string>& lines) {
+    std::vector<std::string> out;
+    for (const std::string& line : lines) {
+      std::istringstream words(line);
+      std::string word, translated;
+      while (words >> word) translated += (translated.empty() ? "" : " ") + lexicon.at(word);
+      out.push_back(translated);
+    }
+    return out;
+  };
+  TempDir dir;
+  Config config = tiny_config(dir, {"train.max_steps=300", "train.valid_every=300", "vocab.joint=false",
+                                    "model.tie_embeddings=decoder"});
+  dir.write_lines("train.tgt", translate_words(copy_lines(600, 1)));
+  dir.write_lines("valid.tgt", translate_words(copy_lines(40, 2)));
+  const TrainResult result = train(config);
+  EXPECT_TRUE(std::filesystem::exists(dir.path("run/tiny.src.model")));
+  EXPECT_TRUE(std::filesystem::exists(dir.path("run/tiny.tgt.model")));
+  EXPECT_FALSE(std::filesystem::exists(dir.path("run/tiny.model")));
+  EXPECT_GT(result.best_bleu, 80.0);
+  const LoadedModel loaded = load_model(result.best_checkpoint);
+  ASSERT_FALSE(loaded.vocabularies.joint());
+  // Each side's vocabulary knows only its own words: "katze" is one piece in
+  // the target vocabulary and spelt out in the source's.
+  EXPECT_LT(loaded.vocabularies.target->encode("katze").size(), loaded.vocabularies.source->encode("katze").size());
+  const Translator translator(*loaded.model, loaded.vocabularies, {.beam_size = 2}, 16, 32);
+  const auto test = copy_lines(30, 3);
+  EXPECT_GT(corpus_bleu(translator.translate_best(test), {translate_words(test)}).score, 80.0);
+  // Tying all embeddings needs one vocabulary.
+  EXPECT_THROW(tiny_config(dir, {"vocab.joint=false", "model.tie_embeddings=all"}), Error);
 }
 
 TEST(Training, StopRequestSavesACheckpointAndReturns) {

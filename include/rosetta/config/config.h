@@ -32,6 +32,7 @@ struct VocabConfig {
   int64_t size = 8000;
   VocabType type = VocabType::unigram;
   bool joint = true;                // one model for both sides
+  std::string src_model, tgt_model;  // joint: false; default: model with .src/.tgt before its extension
   float character_coverage = 1.0f;
   int64_t train_sentences = 2000000;  // sentences sampled to train the model
   bool sampling = false;            // subword regularisation while training

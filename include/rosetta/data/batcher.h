@@ -35,10 +35,13 @@ std::vector<uint32_t> epoch_order(size_t batches, uint64_t seed, int64_t epoch);
 struct SubwordSampling {
   bool enabled = false;
   float alpha = 0.1f;
-  const Tokenizer* tokenizer = nullptr;
+  const Vocabularies* vocabularies = nullptr;
 };
+// With sampling, the segmentations are a function of sampling_seed alone
+// (BatchStream derives it from the run's seed and the batch's position, so
+// a resumed run samples what an uninterrupted one would have).
 Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices,
-              const SubwordSampling& sampling = {});
+              const SubwordSampling& sampling = {}, uint64_t sampling_seed = 0);
 
 struct DataPosition {
   int64_t epoch = 1;  // from 1

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "rosetta/config/config.h"
-#include "rosetta/data/tokenizer.h"
+#include "rosetta/data/vocabularies.h"
 
 namespace rosetta {
 
@@ -51,7 +51,7 @@ class ParallelCorpus {
   // Throws naming the files for unequal line counts, invalid UTF-8 (file and
   // line) and missing files. cache_dir empty: no cache. keep_text: keep the
   // raw lines for subword sampling.
-  static ParallelCorpus load(const CorpusPaths& paths, const Tokenizer& tokenizer, const CorpusFilter& filter,
+  static ParallelCorpus load(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter,
                              const std::string& cache_dir, bool keep_text, CorpusStats* stats = nullptr);
 
   size_t size() const { return src_.size(); }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,12 +38,14 @@ class Tokenizer {
   static Tokenizer train(const TokenizerTraining& options, const std::string& model_path);
 
   std::vector<int32_t> encode(const std::string& text) const;
-  // One segmentation sampled with smoothing alpha, from all of them.
-  // SentencePiece draws from a per-thread generator seeded when the thread
-  // first samples (seed it with seed_sampling() before starting the thread):
-  // a run is reproducible, but a resumed run samples afresh.
+  // One segmentation sampled with smoothing alpha, from all of them, drawn
+  // from SentencePiece's generator of the calling thread.
   std::vector<int32_t> encode_sampled(const std::string& text, float alpha) const;
-  static void seed_sampling(uint64_t seed);
+  // Runs `work` (which samples) so that its samples depend on `seed` alone.
+  // SentencePiece keeps one generator per thread, seeded from its global
+  // seed when the thread first samples, so `work` runs on a new thread
+  // started right after setting that seed. Exceptions propagate.
+  static void sample_with_seed(uint64_t seed, const std::function<void()>& work);
   std::string decode(const std::vector<int32_t>& ids) const;
   int64_t vocab_size() const;
   std::string serialized() const;  // the model's bytes, for checkpoints

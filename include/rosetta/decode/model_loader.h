@@ -1,19 +1,19 @@
 // A model ready to translate, from one self-contained checkpoint: its config,
-// vocabulary and weights (the averaged ones when the run kept an EMA).
+// vocabularies and weights (the averaged ones when the run kept an EMA).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "rosetta/config/config.h"
-#include "rosetta/data/tokenizer.h"
+#include "rosetta/data/vocabularies.h"
 #include "rosetta/model/transformer.h"
 
 namespace rosetta {
 
 struct LoadedModel {
   Config config;
-  Tokenizer tokenizer;
+  Vocabularies vocabularies;
   std::unique_ptr<Transformer> model;
   bool averaged_weights = false;
 };

@@ -1,4 +1,4 @@
-// Text in, text out: encodes lines with the model's tokenizer, sorts them by
+// Text in, text out: encodes lines with the source vocabulary, sorts them by
 // length, decodes them in batches (beam or greedy), detokenizes, and gives
 // the translations back in input order. Empty lines give empty lines; input
 // longer than the model allows is truncated with a warning naming the line.
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "rosetta/data/tokenizer.h"
+#include "rosetta/data/vocabularies.h"
 #include "rosetta/decode/search.h"
 
 namespace rosetta {
@@ -21,7 +21,7 @@ struct Translation {
 
 class Translator {
  public:
-  Translator(const Transformer& model, const Tokenizer& tokenizer, SearchOptions options, int64_t batch_size,
+  Translator(const Transformer& model, const Vocabularies& vocabularies, SearchOptions options, int64_t batch_size,
              int64_t max_source_tokens);
 
   // first_line_number names lines in warnings (1-based).
@@ -31,7 +31,7 @@ class Translator {
 
  private:
   const Transformer& model_;
-  const Tokenizer& tokenizer_;
+  const Vocabularies& vocabularies_;
   SearchOptions options_;
   int64_t batch_size_;
   int64_t max_source_tokens_;

@@ -12,7 +12,8 @@ enum class EmbeddingTying { none, decoder, all };  // decoder: target input = ou
 enum class PositionalKind { sinusoidal, learned };
 
 struct ModelConfig {
-  int64_t vocab_size = 8000;
+  int64_t vocab_size = 8000;      // target side and output
+  int64_t src_vocab_size = 0;     // 0: vocab_size; must equal it when all embeddings are tied
   int64_t d_model = 512;
   int64_t heads = 8;
   int64_t ffn = 2048;

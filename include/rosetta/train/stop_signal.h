@@ -1,5 +1,6 @@
 // A stop request from SIGINT or SIGTERM: the trainer finishes its step,
-// writes a checkpoint and returns; a second signal ends the process at once.
+// writes a checkpoint and returns; a second signal (more than a second after
+// the first) ends the process at once.
 #pragma once
 
 namespace rosetta {
