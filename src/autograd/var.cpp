@@ -13,17 +13,17 @@ thread_local bool g_grad_enabled = true;
 }  // namespace
 
 Var::Var(Tensor value, bool requires_grad, std::string name)
-    : node_(std::make_shared<detail::Node>()) {
-  check(value.defined(), "a Var needs a defined tensor");
-  node_->value = std::move(value);
+    : node_(std::make_shared<detail::Node>()), value_(std::move(value)) {
+  check(value_.defined(), "a Var needs a defined tensor");
+  node_->shape = value_.shape();
   node_->requires_grad = requires_grad;
   node_->name = std::move(name);
 }
 
-void Var::accumulate_grad(const Tensor& g) const {
+void GradSink::accumulate_grad(const Tensor& g) const {
   detail::Node& n = *node_;
-  check(g.shape() == n.value.shape(), "gradient of shape ", to_string(g.shape()),
-        " for a value of shape ", to_string(n.value.shape()),
+  check(g.shape() == n.shape, "gradient of shape ", to_string(g.shape()),
+        " for a value of shape ", to_string(n.shape),
         n.name.empty() ? std::string() : " (" + n.name + ")");
   if (!n.grad.defined()) {
     // Leaves own their gradient (optimizers and clipping change it in place),

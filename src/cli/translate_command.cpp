@@ -12,6 +12,7 @@
 #include "rosetta/decode/model_loader.h"
 #include "rosetta/decode/translator.h"
 #include "rosetta/error.h"
+#include "rosetta/ops/engine_stats.h"
 #include "rosetta/tensor/threads.h"
 
 namespace rosetta::cli {
@@ -72,9 +73,11 @@ void run(const TranslateOptions& o) {
     done += static_cast<int64_t>(lines.size());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("translated {} lines in {:.2f}s: {:.2f} lines/s, {:.1f} target tokens/s ({} tokens), beam {}, batch {}, {} threads",
+  const EngineStats engine = engine_stats();
+  spdlog::info("translated {} lines in {:.2f}s: {:.2f} lines/s, {:.1f} target tokens/s ({} tokens), beam {}, batch {}, "
+               "{} threads; tensors: peak {} MiB, {} MiB cached",
                done, seconds, seconds > 0 ? done / seconds : 0.0, seconds > 0 ? tokens / seconds : 0.0, tokens,
-               search.beam_size, batch_size, o.threads);
+               search.beam_size, batch_size, o.threads, engine.peak_tensor_bytes >> 20, engine.cached_tensor_bytes >> 20);
 }
 
 }  // namespace

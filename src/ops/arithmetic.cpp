@@ -41,7 +41,7 @@ Tensor negate(const Tensor& t) {
 Var add(const Var& a, const Var& b) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape());
   Tensor out = broadcast_binary(BinaryOp::add, a.value(), b.value(), shape);
-  return Var::from_op(out, {a, b}, [a, b](const Tensor& g) {
+  return Var::from_op(out, {a, b}, [a = a.sink(), b = b.sink()](const Tensor& g) {
     if (a.requires_grad()) a.accumulate_grad(reduce_to_shape(g, a.shape()));
     if (b.requires_grad()) b.accumulate_grad(reduce_to_shape(g, b.shape()));
   });
@@ -50,7 +50,7 @@ Var add(const Var& a, const Var& b) {
 Var sub(const Var& a, const Var& b) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape());
   Tensor out = broadcast_binary(BinaryOp::sub, a.value(), b.value(), shape);
-  return Var::from_op(out, {a, b}, [a, b](const Tensor& g) {
+  return Var::from_op(out, {a, b}, [a = a.sink(), b = b.sink()](const Tensor& g) {
     if (a.requires_grad()) a.accumulate_grad(reduce_to_shape(g, a.shape()));
     if (b.requires_grad()) b.accumulate_grad(negate(reduce_to_shape(g, b.shape())));
   });
@@ -59,12 +59,12 @@ Var sub(const Var& a, const Var& b) {
 Var mul(const Var& a, const Var& b) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape());
   Tensor out = broadcast_binary(BinaryOp::mul, a.value(), b.value(), shape);
-  return Var::from_op(out, {a, b}, [a, b](const Tensor& g) {
+  return Var::from_op(out, {a, b}, [a_value = a.value(), b_value = b.value(), a = a.sink(), b = b.sink()](const Tensor& g) {
     if (a.requires_grad())
-      a.accumulate_grad(reduce_to_shape(broadcast_binary(BinaryOp::mul, g, b.value(), g.shape()),
+      a.accumulate_grad(reduce_to_shape(broadcast_binary(BinaryOp::mul, g, b_value, g.shape()),
                                         a.shape()));
     if (b.requires_grad())
-      b.accumulate_grad(reduce_to_shape(broadcast_binary(BinaryOp::mul, g, a.value(), g.shape()),
+      b.accumulate_grad(reduce_to_shape(broadcast_binary(BinaryOp::mul, g, a_value, g.shape()),
                                         b.shape()));
   });
 }
@@ -72,7 +72,7 @@ Var mul(const Var& a, const Var& b) {
 Var scale(const Var& x, float factor) {
   Tensor out = Tensor::empty(x.shape());
   kernels::affine(kernels::contiguous(x.value()), factor, 0.0f, out);
-  return Var::from_op(out, {x}, [x, factor](const Tensor& g) {
+  return Var::from_op(out, {x}, [x = x.sink(), factor](const Tensor& g) {
     Tensor dx = Tensor::empty(g.shape());
     kernels::affine(g, factor, 0.0f, dx);
     x.accumulate_grad(dx);
@@ -83,7 +83,7 @@ Var add_constant(const Var& x, const Tensor& c) {
   check(broadcast_shapes(x.shape(), c.shape()) == x.shape(), "constant ", to_string(c.shape()),
         " does not broadcast to ", to_string(x.shape()));
   Tensor out = broadcast_binary(BinaryOp::add, x.value(), c, x.shape());
-  return Var::from_op(out, {x}, [x](const Tensor& g) { x.accumulate_grad(g); });
+  return Var::from_op(out, {x}, [x = x.sink()](const Tensor& g) { x.accumulate_grad(g); });
 }
 
 }  // namespace rosetta::ops

@@ -19,7 +19,7 @@ Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float 
   const float inv_count = 1.0f / static_cast<float>(counted);
   Tensor loss = Tensor::scalar(static_cast<float>(sums.loss / static_cast<double>(counted)));
   return Var::from_op(loss, {logits},
-                      [logits, x, targets, smoothing, ignore_id, logsumexp, inv_count](const Tensor& g) {
+                      [logits = logits.sink(), x, targets, smoothing, ignore_id, logsumexp, inv_count](const Tensor& g) {
                         Tensor dx = Tensor::empty(x.shape());
                         kernels::cross_entropy_backward(x, logsumexp, targets, smoothing, ignore_id,
                                                         g.item() * inv_count, dx);

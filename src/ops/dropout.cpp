@@ -10,7 +10,7 @@ Var dropout(const Var& x, float p, Rng& rng) {
   Tensor y = Tensor::empty(input.shape());
   const uint64_t key = rng.next_u64();
   kernels::dropout_forward(input, p, key, y);
-  return Var::from_op(y, {x}, [x, p, key](const Tensor& g) {
+  return Var::from_op(y, {x}, [x = x.sink(), p, key](const Tensor& g) {
     Tensor dx = Tensor::empty(g.shape());
     kernels::dropout_backward(g, p, key, dx);
     x.accumulate_grad(dx);

@@ -15,7 +15,7 @@ Var embedding(const Var& table, const std::vector<int32_t>& ids, const Shape& id
   out_shape.push_back(table.value().dim(1));
   Tensor out = Tensor::empty(out_shape);
   kernels::embedding_forward(table.value(), ids, out);
-  return Var::from_op(out, {table}, [table, ids, padding_id](const Tensor& g) {
+  return Var::from_op(out, {table}, [table = table.sink(), ids, padding_id](const Tensor& g) {
     Tensor dtable = Tensor::zeros(table.shape());
     kernels::embedding_backward(g, ids, padding_id, dtable);
     table.accumulate_grad(dtable);

@@ -8,7 +8,7 @@ namespace rosetta::ops {
 
 Var reshape(const Var& x, const Shape& shape) {
   const Tensor out = kernels::contiguous(x.value()).view(shape);
-  return Var::from_op(out, {x}, [x](const Tensor& g) {
+  return Var::from_op(out, {x}, [x = x.sink()](const Tensor& g) {
     x.accumulate_grad(kernels::contiguous(g).view(x.shape()));
   });
 }
@@ -17,7 +17,7 @@ Var permute(const Var& x, const std::vector<int>& order) {
   const Tensor out = x.value().permute(order);
   std::vector<int> inverse(order.size());
   for (size_t i = 0; i < order.size(); ++i) inverse[normalize_axis(order[i], x.shape())] = static_cast<int>(i);
-  return Var::from_op(out, {x}, [x, inverse](const Tensor& g) {
+  return Var::from_op(out, {x}, [x = x.sink(), inverse](const Tensor& g) {
     x.accumulate_grad(g.permute(inverse));
   });
 }
@@ -31,7 +31,7 @@ Var transpose(const Var& x, int axis0, int axis1) {
 
 Var narrow(const Var& x, int axis, int64_t start, int64_t length) {
   const Tensor out = x.value().narrow(axis, start, length);
-  return Var::from_op(out, {x}, [x, axis, start, length](const Tensor& g) {
+  return Var::from_op(out, {x}, [x = x.sink(), axis, start, length](const Tensor& g) {
     Tensor dx = Tensor::zeros(x.shape());
     Tensor slot = dx.narrow(axis, start, length);
     kernels::copy(g, slot);
@@ -42,7 +42,7 @@ Var narrow(const Var& x, int axis, int64_t start, int64_t length) {
 Var contiguous(const Var& x) {
   if (x.value().is_contiguous()) return x;
   return Var::from_op(kernels::contiguous(x.value()), {x},
-                      [x](const Tensor& g) { x.accumulate_grad(g); });
+                      [x = x.sink()](const Tensor& g) { x.accumulate_grad(g); });
 }
 
 }  // namespace rosetta::ops

@@ -31,9 +31,8 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b, float
   check(a_op.dim(-1) == b_op.dim(-2), "matmul inner extents differ: ", to_string(a.shape()),
         (transpose_a ? "^T" : ""), " @ ", to_string(b.shape()), (transpose_b ? "^T" : ""));
   Tensor out = product(a_op, b_op, alpha);
-  return Var::from_op(out, {a, b}, [a, b, transpose_a, transpose_b, alpha](const Tensor& g) {
-    const Tensor a_op = transpose_a ? t_last(a.value()) : a.value();
-    const Tensor b_op = transpose_b ? t_last(b.value()) : b.value();
+  return Var::from_op(out, {a, b}, [a_op, b_op, a = a.sink(), b = b.sink(), transpose_a, transpose_b,
+                                    alpha](const Tensor& g) {
     // d(a_op) = g @ b_op^T, d(b_op) = a_op^T @ g; a transposed operand takes
     // the transposed product, computed directly in its own layout.
     if (a.requires_grad())
@@ -60,11 +59,12 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
                   {.bias = bias.defined() ? &bias.value() : nullptr});
   Shape out_shape = x.shape();
   out_shape.back() = out_width;
-  return Var::from_op(y.view(out_shape), {x, weight, bias}, [x, x2, weight, bias](const Tensor& g) {
+  return Var::from_op(y.view(out_shape), {x, weight, bias}, [x = x.sink(), x2, w = weight.value(),
+                                                             weight = weight.sink(), bias = bias.sink()](const Tensor& g) {
     const Tensor g2 = g.view({-1, g.dim(-1)});  // [R, Out]
-    if (x.requires_grad()) x.accumulate_grad(product(g2, weight.value(), 1.0f).view(x.shape()));
+    if (x.requires_grad()) x.accumulate_grad(product(g2, w, 1.0f).view(x.shape()));
     if (weight.requires_grad()) weight.accumulate_grad(product(t_last(g2), x2, 1.0f));
-    if (bias.defined() && bias.requires_grad()) {
+    if (bias.requires_grad()) {
       Tensor db = Tensor::empty({1, g2.dim(1)});
       kernels::reduce_sum(g2, db);
       bias.accumulate_grad(db.view({g2.dim(1)}));

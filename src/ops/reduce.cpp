@@ -18,7 +18,7 @@ Var reduce_to(const Var& x, const Shape& kept, const Shape& out_shape, float fac
   Tensor reduced = Tensor::empty(kept);
   kernels::reduce_sum(kernels::contiguous(x.value()), reduced);
   if (factor != 1.0f) kernels::affine(reduced, factor, 0.0f, reduced);
-  return Var::from_op(reduced.view(out_shape), {x}, [x, kept, factor](const Tensor& g) {
+  return Var::from_op(reduced.view(out_shape), {x}, [x = x.sink(), kept, factor](const Tensor& g) {
     Tensor dx = expand(g.view(kept), x.shape());
     if (factor != 1.0f) kernels::affine(dx, factor, 0.0f, dx);
     x.accumulate_grad(dx);

@@ -10,7 +10,7 @@ namespace {
 Var softmax_impl(const Var& x, bool log) {
   Tensor y = Tensor::empty(x.shape());
   kernels::softmax_forward(kernels::contiguous(x.value()), y, log);
-  return Var::from_op(y, {x}, [x, y, log](const Tensor& g) {
+  return Var::from_op(y, {x}, [x = x.sink(), y, log](const Tensor& g) {
     Tensor dx = Tensor::empty(g.shape());
     kernels::softmax_backward(y, g, dx, log);
     x.accumulate_grad(dx);

@@ -1,6 +1,8 @@
 // 64-byte-aligned blocks, cached: a training step allocates much the same
 // sizes every step, so freed blocks are kept and handed out again instead of
-// going back to malloc (whose large blocks are mmap'd and zeroed each time).
+// going back to the system (large blocks are mmap'd and zeroed each time).
+// The cache is bounded (least recently freed evicted first) so resident
+// memory stays near the largest working set.
 #pragma once
 
 #include <cstddef>

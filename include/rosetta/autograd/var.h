@@ -7,6 +7,12 @@
 // stack) and runs the closures in reverse. Each closure is dropped as soon as
 // it has run, so the graph frees itself during the backward pass, and
 // intermediate gradients are dropped once passed on.
+//
+// Memory: the graph links nodes, not values. A value lives as long as some
+// Var handle holds it (user code, or a closure that reads it in the
+// backward); closures that only pass a gradient on hold a GradSink, which
+// does not keep the value. So, as in PyTorch, the forward keeps only what
+// the backward will read.
 #pragma once
 
 #include <functional>
@@ -24,7 +30,7 @@ using BackwardFn = std::function<void(const Tensor& grad_output)>;
 
 namespace detail {
 struct Node {
-  Tensor value;
+  Shape shape;  // of the value, which the node does not hold
   Tensor grad;
   bool requires_grad = false;
   bool is_leaf = true;
@@ -34,6 +40,21 @@ struct Node {
 };
 }  // namespace detail
 
+// Where a backward closure sends an input's gradient, when it does not read
+// the input's value.
+class GradSink {
+ public:
+  GradSink() = default;
+  explicit GradSink(std::shared_ptr<detail::Node> node) : node_(std::move(node)) {}
+  bool requires_grad() const { return node_ && node_->requires_grad; }
+  const Shape& shape() const { return node_->shape; }
+  // Adds g into the gradient (the closures' one way to pass gradients on).
+  void accumulate_grad(const Tensor& g) const;
+
+ private:
+  std::shared_ptr<detail::Node> node_;
+};
+
 class Var {
  public:
   Var() = default;
@@ -41,16 +62,18 @@ class Var {
   explicit Var(Tensor value, bool requires_grad = false, std::string name = {});
 
   bool defined() const { return node_ != nullptr; }
-  const Tensor& value() const { return node_->value; }
-  Tensor& mutable_value() { return node_->value; }  // for optimizers and loaders
-  const Shape& shape() const { return node_->value.shape(); }
+  const Tensor& value() const { return value_; }
+  // For optimizers and loaders: change the values in place (every copy of
+  // this Var shares the storage), never assign another tensor.
+  Tensor& mutable_value() { return value_; }
+  const Shape& shape() const { return value_.shape(); }
   const Tensor& grad() const { return node_->grad; }  // undefined until a backward reaches it
   bool requires_grad() const { return node_->requires_grad; }
   bool is_leaf() const { return node_->is_leaf; }
   const std::string& name() const { return node_->name; }
 
-  // Adds g into this Var's gradient (the closures' one way to pass gradients on).
-  void accumulate_grad(const Tensor& g) const;
+  GradSink sink() const { return GradSink(node_); }
+  void accumulate_grad(const Tensor& g) const { sink().accumulate_grad(g); }
   void zero_grad() { node_->grad = Tensor(); }
   void set_grad(Tensor g) { node_->grad = std::move(g); }
 
@@ -62,6 +85,7 @@ class Var {
 
  private:
   std::shared_ptr<detail::Node> node_;
+  Tensor value_;
 };
 
 // Runs the backward pass from a one-element loss (seeded with 1, or with
