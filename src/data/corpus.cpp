@@ -21,6 +21,11 @@ void SequenceStore::add(std::span<const int32_t> sequence) {
   offsets_.push_back(tokens_.size());
 }
 
+void SequenceStore::shrink_to_fit() {
+  tokens_.shrink_to_fit();
+  offsets_.shrink_to_fit();
+}
+
 std::string_view ParallelCorpus::src_text(size_t i) const {
   return std::string_view(src_text_).substr(src_text_offsets_[i], src_text_offsets_[i + 1] - src_text_offsets_[i]);
 }
@@ -211,6 +216,12 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
   spdlog::info("corpus {} / {}: {} lines, kept {}, dropped {} empty, {} over {} tokens, {} with length ratio over {}",
                paths.src, paths.tgt, stats.lines, stats.kept, stats.empty, stats.too_long, filter.max_len,
                stats.bad_ratio, filter.max_length_ratio);
+  // Vectors grown by doubling hold up to twice their tokens: training keeps
+  // the corpus beside its activations, so give the slack back.
+  corpus.src_.shrink_to_fit();
+  corpus.tgt_.shrink_to_fit();
+  for (auto* text : {&corpus.src_text_, &corpus.tgt_text_}) text->shrink_to_fit();
+  for (auto* offsets : {&corpus.src_text_offsets_, &corpus.tgt_text_offsets_}) offsets->shrink_to_fit();
   if (use_cache) CorpusCache::write(cache_file, key, corpus, stats);
   if (stats_out) *stats_out = stats;
   return corpus;

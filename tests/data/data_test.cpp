@@ -141,7 +141,10 @@ TEST_F(Data, VocabulariesPerSideAreTrainedStoredAndRestored) {
   TempDir dir;
   const std::string src = dir.write_lines("a.src", {"one two three", "four five six"});
   const std::string tgt = dir.write_lines("a.tgt", {"eins zwei drei", "vier fuenf sechs"});
-  VocabConfig config{.model = "v.model", .size = 24, .joint = false};
+  VocabConfig config;
+  config.model = "v.model";
+  config.size = 24;
+  config.joint = false;
   const Vocabularies separate = load_or_train_vocabularies(config, {src, tgt}, dir.path("run"), 1);
   ASSERT_FALSE(separate.joint());
   EXPECT_TRUE(std::filesystem::exists(dir.path("run/v.src.model")));

@@ -32,6 +32,7 @@ struct CorpusStats {
 class SequenceStore {
  public:
   void add(std::span<const int32_t> sequence);
+  void shrink_to_fit();  // drop the growth slack once loading is done
   size_t size() const { return offsets_.size() - 1; }
   std::span<const int32_t> operator[](size_t i) const {
     return {tokens_.data() + offsets_[i], tokens_.data() + offsets_[i + 1]};
