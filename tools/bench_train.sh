@@ -5,6 +5,8 @@
 # Prints one JSON line per measurement and the ratios, with the load average.
 #
 #   tools/bench_train.sh [THREADS]          default 2
+#   REF_MODES="bf16 fp32_skylakex"          reference modes to run (default: bf16 fp32 fp32_skylakex;
+#                                           plain fp32 takes ~10 minutes at 2 threads)
 # Needs the Multi30k files under data/ (tools/get_multi30k.sh) and, for the
 # reference, Debian's python3-torch and python3-sentencepiece.
 set -euo pipefail
@@ -13,6 +15,10 @@ threads="${1:-2}"
 reference="$(realpath -m "${ROSETTA_REFERENCE:-../shared/reference}")"
 [ -x build/rosetta ] || tools/setup.sh
 command -v /usr/bin/time > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time > /dev/null
+# The reference's fp32 figures are OpenBLAS's: without it python3-torch
+# falls back to netlib's reference BLAS, ~10x slower still.
+dpkg -s libopenblas0-pthread > /dev/null 2>&1 ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread > /dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -47,10 +53,18 @@ if [ -d "$reference" ]; then
   mkdir -p "$TORCH_REF_RUNS"
   # The same SentencePiece model for both sides of the comparison.
   cp "$work/run/spm8k.model" "$TORCH_REF_RUNS/spm8k.model"
-  b=$(REF_FLAGS=--bf16 reference_run bf16 PATH="$PATH"); echo "$b"
-  f=$(reference_run fp32 PATH="$PATH"); echo "$f"
-  s=$(reference_run fp32_skylakex OPENBLAS_CORETYPE=SkylakeX); echo "$s"
-  python3 - "$o" "$b" "$f" "$s" <<'PY'
+  results=("$o")
+  for mode in ${REF_MODES:-bf16 fp32 fp32_skylakex}; do
+    case "$mode" in
+      bf16) r=$(REF_FLAGS=--bf16 reference_run bf16 PATH="$PATH") ;;
+      fp32) r=$(reference_run fp32 PATH="$PATH") ;;
+      fp32_skylakex) r=$(reference_run fp32_skylakex OPENBLAS_CORETYPE=SkylakeX) ;;
+      *) echo "unknown reference mode $mode" >&2; exit 2 ;;
+    esac
+    echo "$r"
+    results+=("$r")
+  done
+  python3 - "${results[@]}" <<'PY'
 import json, sys
 ours, *refs = [json.loads(x) for x in sys.argv[1:]]
 for r in refs:

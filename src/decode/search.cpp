@@ -123,19 +123,15 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
   int64_t longest = 0;
   for (int64_t i = 0; i < n; ++i) longest = std::max(longest, cap[i] = max_output_length(options, sources[i].size()));
 
+  // The K beams of a sentence start identical: the first step runs one row
+  // per sentence, and its best K continuations make the K beams.
   DecoderState state = model.start(batch_of(sources), longest);
-  std::vector<int32_t> expand;  // every sentence's row repeated K times
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t b = 0; b < k; ++b) expand.push_back(static_cast<int32_t>(i));
-  state.select_rows(expand);
-
   const int64_t vocab = model.config().vocab_size;
   std::vector<int32_t> alive(n);
   std::iota(alive.begin(), alive.end(), 0);
-  std::vector<float> scores(n * k, kNegInf);
-  for (int64_t i = 0; i < n; ++i) scores[i * k] = 0.0f;  // the K beams start identical: use one
-  std::vector<std::vector<int32_t>> history(n * k);
-  std::vector<int32_t> previous(n * k, kBosId);
+  std::vector<float> scores(n, 0.0f);
+  std::vector<std::vector<int32_t>> history(n);
+  std::vector<int32_t> previous(n, kBosId);
 
   auto normalized = [&](float score, int64_t length) {
     return options.length_penalty == 1.0f ? score / static_cast<float>(length)
@@ -143,26 +139,27 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
   };
 
   for (int64_t t = 0; t < longest && !alive.empty(); ++t) {
-    Tensor log_probs = model.step(state, previous);  // [alive * K, V]
+    const int64_t beams = t == 0 ? 1 : k;           // rows per sentence
+    Tensor log_probs = model.step(state, previous);  // [alive * beams, V]
     std::vector<int32_t> rows, tokens;
     std::vector<float> next_scores;
     std::vector<std::vector<int32_t>> next_history;
     std::vector<int32_t> next_alive;
     for (size_t j = 0; j < alive.size(); ++j) {
       const int32_t sentence = alive[j];
-      float* block = log_probs.data() + j * k * vocab;
-      for (int64_t b = 0; b < k; ++b) {
+      float* block = log_probs.data() + j * beams * vocab;
+      for (int64_t b = 0; b < beams; ++b) {
         forbid_special(block + b * vocab, vocab);
         if (t + 1 == cap[sentence]) only_eos(block + b * vocab, vocab);
       }
-      const std::vector<float> base(scores.begin() + j * k, scores.begin() + (j + 1) * k);
-      const auto candidates = top_candidates(block, base, k, vocab, static_cast<size_t>(2 * k));
+      const std::vector<float> base(scores.begin() + j * beams, scores.begin() + (j + 1) * beams);
+      const auto candidates = top_candidates(block, base, beams, vocab, static_cast<size_t>(2 * k));
       std::vector<const Candidate*> continuing;
       for (size_t c = 0; c < candidates.size(); ++c) {
         const Candidate& cand = candidates[c];
         if (cand.token == kEosId) {
           if (static_cast<int64_t>(c) < k)
-            finished[sentence].push_back({history[j * k + cand.beam], normalized(cand.score, t + 1)});
+            finished[sentence].push_back({history[j * beams + cand.beam], normalized(cand.score, t + 1)});
         } else if (static_cast<int64_t>(continuing.size()) < k) {
           continuing.push_back(&cand);
         }
@@ -170,7 +167,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
       if (static_cast<int64_t>(finished[sentence].size()) >= k || static_cast<int64_t>(continuing.size()) < k) continue;
       next_alive.push_back(sentence);
       for (const Candidate* cand : continuing) {
-        const int64_t row = static_cast<int64_t>(j) * k + cand->beam;
+        const int64_t row = static_cast<int64_t>(j) * beams + cand->beam;
         rows.push_back(static_cast<int32_t>(row));
         tokens.push_back(cand->token);
         next_scores.push_back(cand->score);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 #include "rosetta/error.h"
 #include "rosetta/nn/init.h"
@@ -96,8 +97,9 @@ void DecoderLayer::start(const Var& memory, int64_t capacity, LayerCache& cache)
   const int64_t b = memory.value().dim(0), h = config_.heads, dh = config_.d_model / config_.heads;
   cache.cross_keys = ops::contiguous(cross_attn_.project_key(memory).value());      // [B, H, S, Dh]
   cache.cross_values = ops::contiguous(cross_attn_.project_value(memory).value());  // [B, H, S, Dh]
-  cache.self_keys = Tensor::empty({b, h, capacity, dh});
-  cache.self_values = Tensor::empty({b, h, capacity, dh});
+  cache.self_keys = cache.key_buffer = Tensor::empty({b, h, capacity, dh});
+  cache.self_values = cache.value_buffer = Tensor::empty({b, h, capacity, dh});
+  cache.spare_keys = cache.spare_values = Tensor();
 }
 
 Var DecoderLayer::step(const Var& x, LayerCache& cache, int64_t length,
@@ -125,10 +127,21 @@ void DecoderState::select_rows(const std::vector<int32_t>& rows) {
   // Beam search mostly shuffles rows among the beams of one sentence, which
   // hold the same cross-attention caches: those stay where they are.
   const bool same_sources = sources == source_row;
+  const int64_t n = static_cast<int64_t>(rows.size());
   for (LayerCache& c : layers) {
     // Only the filled positions of the self-attention caches are worth copying.
-    c.self_keys = ops::gather_rows_prefix(c.self_keys, rows, length);
-    c.self_values = ops::gather_rows_prefix(c.self_values, rows, length);
+    for (auto [in_use, buffer, spare] : {std::tie(c.self_keys, c.key_buffer, c.spare_keys),
+                                         std::tie(c.self_values, c.value_buffer, c.spare_values)}) {
+      if (!spare.defined() || spare.dim(0) < n) {
+        Shape shape = buffer.shape();
+        shape[0] = n;
+        spare = Tensor::empty(shape);
+      }
+      Tensor next = spare.narrow(0, 0, n);
+      ops::gather_rows_prefix(in_use, rows, length, next);
+      std::swap(buffer, spare);
+      in_use = next;
+    }
     if (!same_sources) {
       c.cross_keys = ops::gather_rows(c.cross_keys, rows);
       c.cross_values = ops::gather_rows(c.cross_values, rows);

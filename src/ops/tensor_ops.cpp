@@ -16,15 +16,15 @@ Tensor gather_rows(const Tensor& t, const std::vector<int32_t>& rows) {
   return out;
 }
 
-Tensor gather_rows_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t prefix) {
+void gather_rows_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t prefix, Tensor& out) {
   check(t.ndim() >= 3 && prefix >= 0 && prefix <= t.dim(2), "gather_rows_prefix: prefix ", prefix,
         " of ", to_string(t.shape()));
   Shape shape = t.shape();
   shape[0] = static_cast<int64_t>(rows.size());
-  Tensor out = Tensor::empty(shape);
+  check(out.shape() == shape && out.is_contiguous(), "gather_rows_prefix: output ", to_string(out.shape()),
+        ", expected contiguous ", to_string(shape));
   const int64_t per_position = t.numel() / std::max<int64_t>(1, t.dim(0) * t.dim(1) * t.dim(2));
   kernels::gather_row_prefix(kernels::contiguous(t), rows, t.dim(1), prefix * per_position, out);
-  return out;
 }
 
 Tensor contiguous(const Tensor& t) { return kernels::contiguous(t); }

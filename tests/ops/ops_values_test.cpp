@@ -225,14 +225,17 @@ TEST(GatherValues, RowPrefixCopiesOnlyTheFilledPositions) {
     for (int a = 0; a < 2; ++a)
       for (int p = 0; p < 4; ++p) values.push_back(100.0f * r + 10.0f * a + p);
   const Tensor t = Tensor::from_vector({3, 2, 4, 1}, values);
-  const Tensor out = ops::gather_rows_prefix(t, {2, 0}, 3);
-  ASSERT_EQ(out.shape(), (Shape{2, 2, 4, 1}));
+  Tensor out = Tensor::full({2, 2, 4, 1}, -1.0f);
+  ops::gather_rows_prefix(t, {2, 0}, 3, out);
   for (int i = 0; i < 2; ++i)
     for (int a = 0; a < 2; ++a)
       for (int p = 0; p < 3; ++p)
         EXPECT_EQ(out.data()[(i * 2 + a) * 4 + p], 100.0f * (i == 0 ? 2 : 0) + 10.0f * a + p);
-  EXPECT_THROW(ops::gather_rows_prefix(t, {3}, 2), Error);
-  EXPECT_THROW(ops::gather_rows_prefix(t, {0}, 5), Error);
+  EXPECT_EQ(out.data()[3], -1.0f);  // past the prefix: untouched
+  Tensor one = Tensor::empty({1, 2, 4, 1});
+  EXPECT_THROW(ops::gather_rows_prefix(t, {3}, 2, one), Error);
+  EXPECT_THROW(ops::gather_rows_prefix(t, {0}, 5, one), Error);
+  EXPECT_THROW(ops::gather_rows_prefix(t, {0, 1}, 2, one), Error);  // wrong output rows
 }
 
 TEST(ReduceValues, SumMeanAndAxis) {

@@ -32,6 +32,10 @@ class EncoderLayer : public nn::Module {
 struct LayerCache {
   Tensor self_keys, self_values;    // [B, H, capacity, Dh]; the first `length` positions used
   Tensor cross_keys, cross_values;  // [B, H, S, Dh], from the encoder output, computed once
+  // Beam search reorders the self-attention caches every step: into the
+  // spare buffers (of at least B rows), which then swap with the ones in use,
+  // so no step allocates.
+  Tensor key_buffer, value_buffer, spare_keys, spare_values;
 };
 
 class DecoderLayer : public nn::Module {

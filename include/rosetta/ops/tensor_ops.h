@@ -13,10 +13,11 @@ namespace rosetta::ops {
 void copy_into(const Tensor& src, Tensor dst);
 // out[i] = t[rows[i]] along axis 0: [N, ...] -> [rows.size(), ...].
 Tensor gather_rows(const Tensor& t, const std::vector<int32_t>& rows);
-// Like gather_rows for t [N, A, C, ...] (contiguous), but only positions
-// [0, prefix) of axis 2 are copied; later positions of the result are unset.
-// Beam search reorders decoder caches whose tail is not filled yet.
-Tensor gather_rows_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t prefix);
+// out[i] = t[rows[i]] for t [N, A, C, ...] (contiguous), but only positions
+// [0, prefix) of axis 2; later positions of out are left as they are. Beam
+// search reorders decoder caches whose tail is not filled yet. out:
+// contiguous, [rows.size(), A, C, ...].
+void gather_rows_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t prefix, Tensor& out);
 // A contiguous copy (or t itself when already contiguous).
 Tensor contiguous(const Tensor& t);
 
