@@ -12,17 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"
-reference="$(realpath -m "${ROSETTA_REFERENCE:-../shared/reference}")"
-[ -x build/rosetta ] || tools/setup.sh
-command -v /usr/bin/time > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time > /dev/null
-# The reference's fp32 figures are OpenBLAS's: without it python3-torch
-# falls back to netlib's reference BLAS, ~10x slower still.
-dpkg -s libopenblas0-pthread > /dev/null 2>&1 ||
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread > /dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-load() { cut -d' ' -f1 /proc/loadavg; }
+source tools/bench_common.sh
 
 # Ours: the log line every 10 steps carries the window's target tokens/s.
 ours() {

@@ -12,18 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 checkpoint="$(realpath "$1")"
-reference="$(realpath -m "${ROSETTA_REFERENCE:-../shared/reference}")"
+source tools/bench_common.sh
 data="$(realpath -m data/multi30k)"
 input=$data/test_2016_flickr.en
 ref_text=$data/test_2016_flickr.de
-command -v /usr/bin/time > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time > /dev/null
-# The reference's figures are OpenBLAS's: without it python3-torch falls
-# back to netlib's reference BLAS, several times slower.
-dpkg -s libopenblas0-pthread > /dev/null 2>&1 ||
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread > /dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-load() { cut -d' ' -f1 /proc/loadavg; }
 bleu() { build/rosetta bleu --ref "$ref_text" --hyp "$1" --json | head -n 1 | grep -o '"score": *[0-9.]*' | grep -o '[0-9.]*$'; }
 mode_of() { [ "$1" = 5 ] && echo beam || echo greedy; }
 
