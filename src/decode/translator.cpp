@@ -3,9 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <numeric>
+#include <thread>
 
 #include "rosetta/error.h"
+#include "rosetta/tensor/threads.h"
 
 namespace rosetta {
 
@@ -47,23 +51,62 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
   }
   // Sorted by length so batches carry little padding; the output order is restored.
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sources[a].size() < sources[b].size(); });
-  for (size_t start = 0; start < order.size(); start += batch_size_) {
-    const size_t end = std::min(order.size(), start + static_cast<size_t>(batch_size_));
-    std::vector<std::vector<int32_t>> batch;
-    for (size_t j = start; j < end; ++j) batch.push_back(sources[order[j]]);
-    std::vector<std::vector<Hypothesis>> results;
-    if (options_.beam_size == 1) {
-      for (auto& h : greedy_search(model_, batch, options_)) results.push_back({std::move(h)});
-    } else {
-      results = beam_search(model_, batch, options_);
-    }
-    for (size_t j = start; j < end; ++j) {
-      Translation& t = out[order[j]];
-      if (!results[j - start].empty()) t.tokens = static_cast<int64_t>(results[j - start].front().tokens.size());
-      for (const Hypothesis& h : results[j - start]) {
-        t.texts.push_back(vocabularies_.target->decode(h.tokens));
-        t.scores.push_back(h.score);
+
+  // Small decoder matmuls scale poorly across cores (most of a step's time
+  // would go to OpenMP barriers), so each core decodes batches of its own:
+  // `streams` workers, each with threads / streams OpenMP threads, take
+  // batches of batch_size / streams sentences in turn. Decoder state held at
+  // once stays one batch's worth; results do not depend on the split.
+  const int threads = num_threads();
+  const size_t split_size = static_cast<size_t>(std::max<int64_t>(1, batch_size_ / threads));
+  const size_t batches = (order.size() + split_size - 1) / split_size;
+  const int streams = static_cast<int>(std::max<size_t>(1, std::min<size_t>(threads, batches)));
+  const size_t batch_size = streams == 1 ? static_cast<size_t>(batch_size_) : split_size;
+  std::vector<std::vector<Hypothesis>> found(n);
+  // Longest batches first, so that no core is left with a long one at the end.
+  std::atomic<size_t> next_batch{0};
+  auto decode_batches = [&] {
+    for (size_t taken; (taken = next_batch.fetch_add(batch_size)) < order.size();) {
+      const size_t end = order.size() - taken, start = end - std::min(end, batch_size);
+      std::vector<std::vector<int32_t>> batch;
+      for (size_t j = start; j < end; ++j) batch.push_back(sources[order[j]]);
+      std::vector<std::vector<Hypothesis>> results;
+      if (options_.beam_size == 1) {
+        for (auto& h : greedy_search(model_, batch, options_)) results.push_back({std::move(h)});
+      } else {
+        results = beam_search(model_, batch, options_);
       }
+      for (size_t j = start; j < end; ++j) found[order[j]] = std::move(results[j - start]);
+    }
+  };
+  if (streams == 1) {
+    decode_batches();
+  } else {
+    std::vector<std::thread> workers;
+    std::vector<std::exception_ptr> errors(streams);
+    for (int s = 0; s < streams; ++s) {
+      const int share = threads / streams + (s < threads % streams ? 1 : 0);
+      workers.emplace_back([&, s, share] {
+        try {
+          set_num_threads(share);
+          decode_batches();
+        } catch (...) {
+          errors[s] = std::current_exception();
+          next_batch = order.size();  // the others stop after their batch
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
+  for (size_t i : order) {
+    Translation& t = out[i];
+    if (!found[i].empty()) t.tokens = static_cast<int64_t>(found[i].front().tokens.size());
+    for (const Hypothesis& h : found[i]) {
+      t.texts.push_back(vocabularies_.target->decode(h.tokens));
+      t.scores.push_back(h.score);
     }
   }
   return out;

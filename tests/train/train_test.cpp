@@ -12,6 +12,7 @@
 
 #include "rosetta/decode/model_loader.h"
 #include "rosetta/decode/translator.h"
+#include "rosetta/tensor/threads.h"
 #include "rosetta/error.h"
 #include "rosetta/eval/bleu.h"
 #include "rosetta/model/checkpoint.h"
@@ -83,6 +84,18 @@ TEST(Training, LearnsTheCopyTaskToNearPerfectBleu) {
   // Beam results do not depend on the batch size.
   const Translator one_by_one(*loaded.model, loaded.vocabularies, {.beam_size = 3}, 1, 32);
   EXPECT_EQ(one_by_one.translate_best(test), translator.translate_best(test));
+  // Nor on the thread count: with 2 threads two workers decode batches of 8 at once.
+  const int threads = num_threads();
+  set_num_threads(1);
+  const auto single = translator.translate(test);
+  set_num_threads(2);
+  const auto parallel = translator.translate(test);
+  set_num_threads(threads);
+  ASSERT_EQ(single.size(), parallel.size());
+  for (size_t i = 0; i < single.size(); ++i) {
+    EXPECT_EQ(single[i].texts, parallel[i].texts) << "line " << i;
+    EXPECT_EQ(single[i].scores, parallel[i].scores) << "line " << i;
+  }
 }
 
 class Resume : public ::testing::TestWithParam<bool> {};

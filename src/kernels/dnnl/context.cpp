@@ -80,7 +80,7 @@ void key_append(std::string& key, const Tensor& t) {
   key_append(key, t.strides());
 }
 
-const Entry& cached(const std::string& key, const std::function<Entry()>& make) {
+Entry cached(const std::string& key, const std::function<Entry()>& make) {
   std::string full_key = key + "|threads=" + std::to_string(omp_get_max_threads());
   Cache& c = cache();
   std::lock_guard lock(c.mutex);
@@ -115,7 +115,19 @@ size_t cache_misses() {
   return cache().misses;
 }
 
-void execute(const Entry& entry, const std::unordered_map<int, dnnl::memory>& args) {
+dnnl::primitive_attr attributes() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+void execute(const Entry& entry, std::unordered_map<int, dnnl::memory> args) {
+  const dnnl::memory::desc scratchpad_desc = entry.pd.scratchpad_desc();
+  Tensor scratchpad;  // outlives execute(): the memory object only borrows it
+  if (const size_t bytes = scratchpad_desc.get_size(); bytes > 0) {
+    scratchpad = Tensor::empty({static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float))});
+    args[DNNL_ARG_SCRATCHPAD] = dnnl::memory(scratchpad_desc, engine(), scratchpad.data());
+  }
   entry.primitive.execute(stream(), args);
   stream().wait();
 }

@@ -1,5 +1,6 @@
 // The oneDNN engine and stream, memory wrappers for our tensors, and a cache
-// that creates each primitive once per shape, layout and thread count.
+// that creates each primitive once per shape, layout and thread count and
+// shares it between threads.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -23,13 +24,19 @@ dnnl::memory memory_of(const Tensor& t);
 void key_append(std::string& key, const Tensor& t);
 void key_append(std::string& key, const Shape& shape);
 
-// A cached primitive with the primitive descriptor it was made from.
+// Attributes every primitive is made with: a scratchpad we pass at execution
+// (oneDNN's own is shared and may only run on the thread that made the
+// primitive; ours run on whichever thread decodes a batch).
+dnnl::primitive_attr attributes();
+
+// A cached primitive with the primitive descriptor it was made from (both
+// reference-counted handles: a copy stays valid after the cache evicts it).
 struct Entry {
   dnnl::primitive primitive;
   dnnl::primitive_desc_base pd;
 };
 // Returns the cached entry for key, calling make() only the first time.
-const Entry& cached(const std::string& key, const std::function<Entry()>& make);
+Entry cached(const std::string& key, const std::function<Entry()>& make);
 size_t cache_size();
 size_t cache_misses();  // primitives created so far
 
@@ -40,6 +47,7 @@ PrimitiveDesc typed_pd(const Entry& entry) {
   return PrimitiveDesc(entry.pd.get());
 }
 
-void execute(const Entry& entry, const std::unordered_map<int, dnnl::memory>& args);
+// Runs the primitive on this thread's stream with a scratchpad of its own.
+void execute(const Entry& entry, std::unordered_map<int, dnnl::memory> args);
 
 }  // namespace rosetta::kernels::dnnl_ctx

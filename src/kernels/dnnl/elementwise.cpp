@@ -46,9 +46,9 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   key_append(key, a);
   key_append(key, b);
   key_append(key, out);
-  const auto& entry = cached(key, [&] {
+  const Entry entry = cached(key, [&] {
     dnnl::binary::desc desc(binary_algorithm(op), desc_of(a), desc_of(b), desc_of(out));
-    dnnl::binary::primitive_desc pd(desc, engine());
+    dnnl::binary::primitive_desc pd(desc, attributes(), engine());
     return Entry{dnnl::binary(pd), pd};
   });
   execute(entry, {{DNNL_ARG_SRC_0, memory_of(a)},
@@ -58,7 +58,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
 
 namespace {
 
-const Entry& eltwise_forward_entry(dnnl::algorithm algorithm, const Tensor& x, float alpha,
+Entry eltwise_forward_entry(dnnl::algorithm algorithm, const Tensor& x, float alpha,
                                    float beta) {
   std::string key = "eltwise_fwd" + std::to_string(static_cast<int>(algorithm)) + "," +
                     std::to_string(alpha) + "," + std::to_string(beta);
@@ -66,7 +66,7 @@ const Entry& eltwise_forward_entry(dnnl::algorithm algorithm, const Tensor& x, f
   return cached(key, [&] {
     dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, desc_of(x),
                                      alpha, beta);
-    dnnl::eltwise_forward::primitive_desc pd(desc, engine());
+    dnnl::eltwise_forward::primitive_desc pd(desc, attributes(), engine());
     return Entry{dnnl::eltwise_forward(pd), pd};
   });
 }
@@ -76,21 +76,21 @@ const Entry& eltwise_forward_entry(dnnl::algorithm algorithm, const Tensor& x, f
 void activation_forward(Activation kind, const Tensor& x, Tensor& y) {
   check_same("activation", x, y);
   if (x.numel() == 0) return;
-  const auto& entry = eltwise_forward_entry(activation_algorithm(kind), x, 0.0f, 0.0f);
+  const Entry entry = eltwise_forward_entry(activation_algorithm(kind), x, 0.0f, 0.0f);
   execute(entry, {{DNNL_ARG_SRC, memory_of(x)}, {DNNL_ARG_DST, memory_of(y)}});
 }
 
 void affine(const Tensor& x, float alpha, float beta, Tensor& y) {
   check_same("affine", x, y);
   if (x.numel() == 0) return;
-  const auto& entry = eltwise_forward_entry(dnnl::algorithm::eltwise_linear, x, alpha, beta);
+  const Entry entry = eltwise_forward_entry(dnnl::algorithm::eltwise_linear, x, alpha, beta);
   execute(entry, {{DNNL_ARG_SRC, memory_of(x)}, {DNNL_ARG_DST, memory_of(y)}});
 }
 
 void exp(const Tensor& x, Tensor& y) {
   check_same("exp", x, y);
   if (x.numel() == 0) return;
-  const auto& entry = eltwise_forward_entry(dnnl::algorithm::eltwise_exp, x, 0.0f, 0.0f);
+  const Entry entry = eltwise_forward_entry(dnnl::algorithm::eltwise_exp, x, 0.0f, 0.0f);
   execute(entry, {{DNNL_ARG_SRC, memory_of(x)}, {DNNL_ARG_DST, memory_of(y)}});
 }
 
@@ -102,11 +102,11 @@ void activation_backward(Activation kind, const Tensor& x, const Tensor& dy, Ten
   std::string key = "eltwise_bwd" + std::to_string(static_cast<int>(algorithm));
   key_append(key, x);
   key_append(key, dy);
-  const auto& entry = cached(key, [&] {
+  const Entry entry = cached(key, [&] {
     const auto hint = typed_pd<dnnl::eltwise_forward::primitive_desc>(
         eltwise_forward_entry(algorithm, x, 0.0f, 0.0f));
     dnnl::eltwise_backward::desc desc(algorithm, desc_of(dy), desc_of(x), 0.0f, 0.0f);
-    dnnl::eltwise_backward::primitive_desc pd(desc, engine(), hint);
+    dnnl::eltwise_backward::primitive_desc pd(desc, attributes(), engine(), hint);
     return Entry{dnnl::eltwise_backward(pd), pd};
   });
   execute(entry, {{DNNL_ARG_SRC, memory_of(x)},

@@ -19,7 +19,7 @@ Shape stat_shape(const Tensor& x) {
   return shape;
 }
 
-const Entry& layer_norm_forward_entry(const Tensor& x, float eps) {
+Entry layer_norm_forward_entry(const Tensor& x, float eps) {
   std::string key = "layernorm_fwd" + std::to_string(eps);
   key_append(key, x);
   return cached(key, [&] {
@@ -27,7 +27,7 @@ const Entry& layer_norm_forward_entry(const Tensor& x, float eps) {
     dnnl::layer_normalization_forward::desc desc(dnnl::prop_kind::forward_training, desc_of(x),
                                                  desc_of(stats, contiguous_strides(stats)), eps,
                                                  kFlags);
-    dnnl::layer_normalization_forward::primitive_desc pd(desc, engine());
+    dnnl::layer_normalization_forward::primitive_desc pd(desc, attributes(), engine());
     return Entry{dnnl::layer_normalization_forward(pd), pd};
   });
 }
@@ -60,7 +60,7 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gain,
   if (x.numel() == 0) return;
   std::string key = "layernorm_bwd" + std::to_string(eps);
   key_append(key, x);
-  const auto& entry = cached(key, [&] {
+  const Entry entry = cached(key, [&] {
     const auto hint = typed_pd<dnnl::layer_normalization_forward::primitive_desc>(
         layer_norm_forward_entry(x, eps));
     const Shape stats = stat_shape(x);
@@ -68,7 +68,7 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gain,
                                                   desc_of(x),
                                                   desc_of(stats, contiguous_strides(stats)), eps,
                                                   kFlags);
-    dnnl::layer_normalization_backward::primitive_desc pd(desc, engine(), hint);
+    dnnl::layer_normalization_backward::primitive_desc pd(desc, attributes(), engine(), hint);
     return Entry{dnnl::layer_normalization_backward(pd), pd};
   });
   execute(entry, {{DNNL_ARG_SRC, memory_of(x)},

@@ -33,14 +33,14 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions
   key += options.accumulate ? "acc" : "";
   key += std::to_string(options.alpha);
   const int rank = c.ndim();
-  const auto& entry = cached(key, [&] {
+  const Entry entry = cached(key, [&] {
     dnnl::memory::desc bias_desc;
     if (options.bias) {
       Shape bias_shape(rank, 1);
       bias_shape.back() = c.shape().back();
       bias_desc = desc_of(bias_shape, contiguous_strides(bias_shape));
     }
-    dnnl::primitive_attr attr;
+    dnnl::primitive_attr attr = attributes();
     if (options.alpha != 1.0f) attr.set_output_scales(0, {options.alpha});
     if (options.accumulate) {
       dnnl::post_ops ops;

@@ -51,9 +51,9 @@ void reduce_sum(const Tensor& x, Tensor& out) {
   std::string key = "reduce_sum";
   key_append(key, input);
   key_append(key, out);
-  const auto& entry = cached(key, [&] {
+  const Entry entry = cached(key, [&] {
     dnnl::reduction::desc desc(dnnl::algorithm::reduction_sum, desc_of(input), desc_of(out), 0.0f, 0.0f);
-    dnnl::reduction::primitive_desc pd(desc, engine());
+    dnnl::reduction::primitive_desc pd(desc, attributes(), engine());
     return Entry{dnnl::reduction(pd), pd};
   });
   execute(entry, {{DNNL_ARG_SRC, memory_of(input)}, {DNNL_ARG_DST, memory_of(out)}});

@@ -15,8 +15,8 @@ void copy(const Tensor& src, Tensor& dst) {
   std::string key = "reorder";
   key_append(key, src);
   key_append(key, dst);
-  const auto& entry = cached(key, [&] {
-    dnnl::reorder::primitive_desc pd(engine(), desc_of(src), engine(), desc_of(dst));
+  const Entry entry = cached(key, [&] {
+    dnnl::reorder::primitive_desc pd(engine(), desc_of(src), engine(), desc_of(dst), attributes());
     return Entry{dnnl::reorder(pd), pd};
   });
   execute(entry, {{DNNL_ARG_FROM, memory_of(src)}, {DNNL_ARG_TO, memory_of(dst)}});

@@ -14,7 +14,7 @@ dnnl::algorithm softmax_algorithm(bool log) {
   return log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate;
 }
 
-const Entry& softmax_forward_entry(const Tensor& x, const Tensor& y, bool log) {
+Entry softmax_forward_entry(const Tensor& x, const Tensor& y, bool log) {
   std::string key = log ? "logsoftmax_fwd" : "softmax_fwd";
   key_append(key, x);
   key_append(key, y);
@@ -22,7 +22,7 @@ const Entry& softmax_forward_entry(const Tensor& x, const Tensor& y, bool log) {
     dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_training,
                                         softmax_algorithm(log), desc_of(x), desc_of(y),
                                         x.ndim() - 1);
-    dnnl::softmax_v2_forward::primitive_desc pd(desc, engine());
+    dnnl::softmax_v2_forward::primitive_desc pd(desc, attributes(), engine());
     return Entry{dnnl::softmax_v2_forward(pd), pd};
   });
 }
@@ -45,12 +45,12 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
   key_append(key, y);
   key_append(key, dy);
   key_append(key, dx);
-  const auto& entry = cached(key, [&] {
+  const Entry entry = cached(key, [&] {
     const auto hint =
         typed_pd<dnnl::softmax_v2_forward::primitive_desc>(softmax_forward_entry(y, y, log));
     dnnl::softmax_v2_backward::desc desc(softmax_algorithm(log), desc_of(dx), desc_of(dy),
                                          desc_of(y), y.ndim() - 1);
-    dnnl::softmax_v2_backward::primitive_desc pd(desc, engine(), hint);
+    dnnl::softmax_v2_backward::primitive_desc pd(desc, attributes(), engine(), hint);
     return Entry{dnnl::softmax_v2_backward(pd), pd};
   });
   execute(entry, {{DNNL_ARG_DST, memory_of(y)},
