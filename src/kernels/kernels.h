@@ -60,13 +60,17 @@ void reduce_sum(const Tensor& x, Tensor& out);
 // ---- hand-written: oneDNN has no gather, dropout or fused loss ----------
 // out[n, :] = table[ids[n], :]
 void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out);
-// out[n, a, :prefix] = t[rows[n], a, :prefix] for t viewed as [N, A, C]
-// (contiguous); out[n, a, prefix:] is left as it was.
-void gather_row_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t outer,
-                       int64_t prefix, Tensor& out);
 // dtable[ids[n], :] += dout[n, :] for every n with ids[n] != skip_id
 void embedding_backward(const Tensor& dout, const std::vector<int32_t>& ids, int32_t skip_id,
                         Tensor& dtable);
+
+// One query per row over cached keys and values picked by an index (the
+// decoder's step; oneDNN has no attention primitive). Per row b and head h
+// (D = heads * Dh): out[b, h] = sum_p softmax_p(scale * q[b, h] . k_p) v_p
+// with k_p = keys[index[b * stride + p], h] (v_p alike), p < length.
+// q, out: [B, D]; keys, values: [R, D]; all contiguous.
+void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const int32_t* index,
+                       int64_t stride, int64_t length, int64_t heads, float scale, Tensor& out);
 
 // y = x * mask with mask[i] = 0 with probability p, else 1 / (1 - p); the
 // mask is a hash of (key, i), so the backward recomputes it instead of

@@ -1,8 +1,8 @@
 #include "rosetta/model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <tuple>
 
 #include "rosetta/error.h"
 #include "rosetta/nn/init.h"
@@ -93,61 +93,83 @@ Var DecoderLayer::forward(const Var& x, const Var& memory, const Tensor& causal,
   return residual_block(config_, h, norm3_, rng, [&](const Var& in) { return ffn_.forward(in, rng); });
 }
 
-void DecoderLayer::start(const Var& memory, int64_t capacity, LayerCache& cache) const {
-  const int64_t b = memory.value().dim(0), h = config_.heads, dh = config_.d_model / config_.heads;
-  cache.cross_keys = ops::contiguous(cross_attn_.project_key(memory).value());      // [B, H, S, Dh]
-  cache.cross_values = ops::contiguous(cross_attn_.project_value(memory).value());  // [B, H, S, Dh]
-  cache.self_keys = cache.key_buffer = Tensor::empty({b, h, capacity, dh});
-  cache.self_values = cache.value_buffer = Tensor::empty({b, h, capacity, dh});
-  cache.spare_keys = cache.spare_values = Tensor();
+void DecoderLayer::start(const Var& memory, int64_t capacity, int64_t slots, LayerCache& cache) const {
+  cache.cross_keys = ops::contiguous(cross_attn_.project_key(memory).value());      // [N, H, S, Dh]
+  cache.cross_values = ops::contiguous(cross_attn_.project_value(memory).value());  // [N, H, S, Dh]
+  cache.self_keys = Tensor::empty({capacity * slots, config_.d_model});
+  cache.self_values = Tensor::empty({capacity * slots, config_.d_model});
 }
 
-Var DecoderLayer::step(const Var& x, LayerCache& cache, int64_t length,
-                       const Tensor& memory_mask) const {
-  // The new position's key and value join the cache; the query attends over
-  // every cached position (all earlier ones: no causal mask needed).
+Var DecoderLayer::step(const Var& x, const DecoderState& state, LayerCache& cache) const {
   Var h = residual_block(config_, x, norm1_, nullptr, [&](const Var& in) {
-    ops::copy_into(self_attn_.project_key(in).value(), cache.self_keys.narrow(2, length, 1));
-    ops::copy_into(self_attn_.project_value(in).value(), cache.self_values.narrow(2, length, 1));
-    const Var keys(cache.self_keys.narrow(2, 0, length + 1));      // [B, H, t+1, Dh]
-    const Var values(cache.self_values.narrow(2, 0, length + 1));  // [B, H, t+1, Dh]
-    return self_attn_.attend(self_attn_.project_query(in), keys, values, Tensor(), nullptr);
+    return self_attn_.step(in, cache.self_keys, cache.self_values, state.length * state.slots, state.history,
+                           state.capacity, state.length + 1);
   });
   h = residual_block(config_, h, norm2_, nullptr, [&](const Var& in) {
-    return cross_attn_.attend(cross_attn_.project_query(in), Var(cache.cross_keys),
-                              Var(cache.cross_values), memory_mask, nullptr);
+    const int64_t rows = in.value().dim(0), d = config_.d_model;
+    const Var queries = ops::reshape(in, {rows / state.group, state.group, d});  // a sentence's beams as its positions
+    const Var out = cross_attn_.attend(cross_attn_.project_query(queries), Var(cache.cross_keys),
+                                       Var(cache.cross_values), state.memory_mask, nullptr);
+    return ops::reshape(out, {rows, 1, d});
   });
   return residual_block(config_, h, norm3_, nullptr,
                         [&](const Var& in) { return ffn_.forward(in, nullptr); });
 }
 
-void DecoderState::select_rows(const std::vector<int32_t>& rows) {
-  std::vector<int32_t> sources(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) sources[i] = source_row.at(static_cast<size_t>(rows[i]));
-  // Beam search mostly shuffles rows among the beams of one sentence, which
-  // hold the same cross-attention caches: those stay where they are.
-  const bool same_sources = sources == source_row;
-  const int64_t n = static_cast<int64_t>(rows.size());
+void DecoderState::reserve_slots(int64_t rows) {
+  if (rows <= slots) return;
+  // Beam search widens the batch K times after its first step: move the
+  // positions written so far to the wider layout.
   for (LayerCache& c : layers) {
-    // Only the filled positions of the self-attention caches are worth copying.
-    for (auto [in_use, buffer, spare] : {std::tie(c.self_keys, c.key_buffer, c.spare_keys),
-                                         std::tie(c.self_values, c.value_buffer, c.spare_values)}) {
-      if (!spare.defined() || spare.dim(0) < n) {
-        Shape shape = buffer.shape();
-        shape[0] = n;
-        spare = Tensor::empty(shape);
-      }
-      Tensor next = spare.narrow(0, 0, n);
-      ops::gather_rows_prefix(in_use, rows, length, next);
-      std::swap(buffer, spare);
-      in_use = next;
-    }
-    if (!same_sources) {
-      c.cross_keys = ops::gather_rows(c.cross_keys, rows);
-      c.cross_values = ops::gather_rows(c.cross_values, rows);
+    for (Tensor* cache : {&c.self_keys, &c.self_values}) {
+      const int64_t d = cache->dim(1);
+      Tensor wider = Tensor::empty({capacity * rows, d});
+      for (int64_t p = 0; p < length; ++p)
+        ops::copy_into(cache->narrow(0, p * slots, slots), wider.narrow(0, p * rows, slots));
+      *cache = wider;
     }
   }
-  if (!same_sources) memory_mask = ops::gather_rows(memory_mask, rows);
+  for (size_t r = 0; r < source_row.size(); ++r)
+    for (int64_t p = 0; p < length; ++p) {
+      int32_t& row = history[r * capacity + p];
+      row = static_cast<int32_t>(row / slots * rows + row % slots);
+    }
+  slots = rows;
+}
+
+void DecoderState::select_rows(const std::vector<int32_t>& rows) {
+  const int64_t n = static_cast<int64_t>(rows.size());
+  std::vector<int32_t> sources(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) sources[i] = source_row.at(static_cast<size_t>(rows[i]));
+  // Rows in equal runs of one sentence (beam search's K beams) share a
+  // cross-attention row; otherwise each row gets one.
+  int64_t run = 1;
+  while (run < n && sources[run] == sources[0]) ++run;
+  bool grouped = n % run == 0;
+  for (int64_t i = 0; grouped && i < n; ++i) grouped = sources[i] == sources[i - i % run];
+  const int64_t next_group = grouped ? run : 1;
+  std::vector<int32_t> next_held;
+  for (int64_t i = 0; i < n; i += next_group) next_held.push_back(sources[i]);
+
+  // A row's self-attention history is its parent's.
+  std::vector<int32_t> next_history(static_cast<size_t>(n * capacity));
+  for (int64_t i = 0; i < n; ++i)
+    std::copy_n(history.begin() + rows[i] * capacity, length, next_history.begin() + i * capacity);
+  history = std::move(next_history);
+  // The cross caches move only when the set of sentences changes.
+  if (next_held != held) {
+    std::vector<int32_t> row_of(*std::max_element(held.begin(), held.end()) + 1, -1);
+    for (size_t i = 0; i < held.size(); ++i) row_of[held[i]] = static_cast<int32_t>(i);
+    std::vector<int32_t> cross_rows;
+    for (int32_t sentence : next_held) cross_rows.push_back(row_of.at(sentence));
+    for (LayerCache& c : layers) {
+      c.cross_keys = ops::gather_rows(c.cross_keys, cross_rows);
+      c.cross_values = ops::gather_rows(c.cross_values, cross_rows);
+    }
+    memory_mask = ops::gather_rows(memory_mask, cross_rows);
+  }
+  group = next_group;
+  held = std::move(next_held);
   source_row = std::move(sources);
 }
 
@@ -251,10 +273,14 @@ DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_lengt
   DecoderState state;
   state.memory_mask = key_padding_mask(src, config_.pad_id);
   state.capacity = max_target_length;
+  state.slots = src.rows;
+  state.history.resize(static_cast<size_t>(src.rows * max_target_length));
   state.source_row.resize(static_cast<size_t>(src.rows));
   std::iota(state.source_row.begin(), state.source_row.end(), 0);
+  state.held = state.source_row;
   state.layers.resize(decoder_.size());
-  for (size_t i = 0; i < decoder_.size(); ++i) decoder_[i]->start(memory, max_target_length, state.layers[i]);
+  for (size_t i = 0; i < decoder_.size(); ++i)
+    decoder_[i]->start(memory, max_target_length, state.slots, state.layers[i]);
   return state;
 }
 
@@ -264,9 +290,11 @@ Tensor Transformer::step(DecoderState& state, const std::vector<int32_t>& previo
   check(b == state.batch(), "step() got ", b, " tokens for a batch of ", state.batch());
   check(state.length < state.capacity, "step() past the decoder state's capacity of ",
         state.capacity, " positions");
+  state.reserve_slots(b);
+  for (int64_t r = 0; r < b; ++r)  // this position of row r goes to slot r
+    state.history[r * state.capacity + state.length] = static_cast<int32_t>(state.length * state.slots + r);
   Var x = embed(target_table(tgt_embed_, src_embed_), previous, {b, 1}, state.length, nullptr);
-  for (size_t i = 0; i < decoder_.size(); ++i)
-    x = decoder_[i]->step(x, state.layers[i], state.length, state.memory_mask);
+  for (size_t i = 0; i < decoder_.size(); ++i) x = decoder_[i]->step(x, state, state.layers[i]);
   if (decoder_norm_) x = decoder_norm_->forward(x);
   ++state.length;
   return ops::log_softmax(logits(x)).value().view({b, config_.vocab_size});  // [B, V]

@@ -4,6 +4,7 @@
 
 #include "rosetta/error.h"
 #include "rosetta/nn/init.h"
+#include "rosetta/ops/tensor_ops.h"
 
 namespace rosetta::nn {
 
@@ -53,6 +54,17 @@ Var MultiHeadAttention::attend(const Var& q, const Var& k, const Var& v, const T
   Var context = ops::matmul(p, v);                                    // [B, H, T, Dh]
   Var merged = ops::reshape(ops::permute(context, {0, 2, 1, 3}), {b, t, d_model_});  // [B, T, D]
   return out_proj_.forward(merged);
+}
+
+Var MultiHeadAttention::step(const Var& x, Tensor& keys, Tensor& values, int64_t first_new_row,
+                             const std::vector<int32_t>& history, int64_t stride, int64_t length) const {
+  const int64_t b = x.value().dim(0);
+  ops::copy_into(k_proj_.forward(x).value().view({b, d_model_}), keys.narrow(0, first_new_row, b));
+  ops::copy_into(v_proj_.forward(x).value().view({b, d_model_}), values.narrow(0, first_new_row, b));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d_model_ / heads_));
+  const Tensor context = ops::indexed_attention(q_proj_.forward(x).value().view({b, d_model_}), keys, values,
+                                                history, stride, length, heads_, scale);
+  return out_proj_.forward(Var(context.view({b, 1, d_model_})));
 }
 
 Var MultiHeadAttention::forward(const Var& query, const Var& memory, const Tensor& mask,

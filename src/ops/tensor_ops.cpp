@@ -16,15 +16,14 @@ Tensor gather_rows(const Tensor& t, const std::vector<int32_t>& rows) {
   return out;
 }
 
-void gather_rows_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t prefix, Tensor& out) {
-  check(t.ndim() >= 3 && prefix >= 0 && prefix <= t.dim(2), "gather_rows_prefix: prefix ", prefix,
-        " of ", to_string(t.shape()));
-  Shape shape = t.shape();
-  shape[0] = static_cast<int64_t>(rows.size());
-  check(out.shape() == shape && out.is_contiguous(), "gather_rows_prefix: output ", to_string(out.shape()),
-        ", expected contiguous ", to_string(shape));
-  const int64_t per_position = t.numel() / std::max<int64_t>(1, t.dim(0) * t.dim(1) * t.dim(2));
-  kernels::gather_row_prefix(kernels::contiguous(t), rows, t.dim(1), prefix * per_position, out);
+Tensor indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const std::vector<int32_t>& index,
+                         int64_t stride, int64_t length, int64_t heads, float scale) {
+  check(q.ndim() == 2 && static_cast<int64_t>(index.size()) >= (q.dim(0) - 1) * stride + length,
+        "indexed_attention: an index of ", index.size(), " entries for ", to_string(q.shape()), " queries, stride ",
+        stride, ", length ", length);
+  Tensor out = Tensor::empty(q.shape());
+  kernels::indexed_attention(kernels::contiguous(q), keys, values, index.data(), stride, length, heads, scale, out);
+  return out;
 }
 
 Tensor contiguous(const Tensor& t) { return kernels::contiguous(t); }

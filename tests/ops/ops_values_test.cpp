@@ -218,24 +218,40 @@ TEST(EmbeddingValues, GathersRowsAndSkipsThePaddingRowGradient) {
   EXPECT_THROW(ops::embedding(table, {-1}, {1}), Error);
 }
 
-TEST(GatherValues, RowPrefixCopiesOnlyTheFilledPositions) {
-  // t [3, 2, 4, 1]: value = 100 * row + 10 * a + position
-  std::vector<float> values;
-  for (int r = 0; r < 3; ++r)
-    for (int a = 0; a < 2; ++a)
-      for (int p = 0; p < 4; ++p) values.push_back(100.0f * r + 10.0f * a + p);
-  const Tensor t = Tensor::from_vector({3, 2, 4, 1}, values);
-  Tensor out = Tensor::full({2, 2, 4, 1}, -1.0f);
-  ops::gather_rows_prefix(t, {2, 0}, 3, out);
-  for (int i = 0; i < 2; ++i)
-    for (int a = 0; a < 2; ++a)
-      for (int p = 0; p < 3; ++p)
-        EXPECT_EQ(out.data()[(i * 2 + a) * 4 + p], 100.0f * (i == 0 ? 2 : 0) + 10.0f * a + p);
-  EXPECT_EQ(out.data()[3], -1.0f);  // past the prefix: untouched
-  Tensor one = Tensor::empty({1, 2, 4, 1});
-  EXPECT_THROW(ops::gather_rows_prefix(t, {3}, 2, one), Error);
-  EXPECT_THROW(ops::gather_rows_prefix(t, {0}, 5, one), Error);
-  EXPECT_THROW(ops::gather_rows_prefix(t, {0, 1}, 2, one), Error);  // wrong output rows
+TEST(IndexedAttention, MatchesSoftmaxAttentionComputedInDouble) {
+  // 3 query rows, 2 heads of width 4, a cache of 5 rows; each row reads its own picks.
+  const int64_t rows = 3, heads = 2, d = 8, stride = 4, length = 3;
+  const Tensor q = testing::random_tensor({rows, d}, 11, -2.0f, 2.0f);
+  const Tensor keys = testing::random_tensor({5, d}, 12, -2.0f, 2.0f);
+  const Tensor values = testing::random_tensor({5, d}, 13);
+  const std::vector<int32_t> index = {4, 0, 2, -7, 1, 1, 3, -7, 0, 4, 4, -7};  // -7: past length, never read
+  const float scale = 0.5f;
+  const Tensor out = ops::indexed_attention(q, keys, values, index, stride, length, heads, scale);
+  ASSERT_EQ(out.shape(), (Shape{rows, d}));
+  for (int64_t b = 0; b < rows; ++b)
+    for (int64_t h = 0; h < heads; ++h) {
+      std::vector<double> w(length);
+      double total = 0;
+      for (int64_t p = 0; p < length; ++p) {
+        double dot = 0;
+        for (int64_t e = 0; e < 4; ++e)
+          dot += double(q.data()[b * d + h * 4 + e]) * keys.data()[index[b * stride + p] * d + h * 4 + e];
+        total += w[p] = std::exp(scale * dot);
+      }
+      for (int64_t e = 0; e < 4; ++e) {
+        double expected = 0;
+        for (int64_t p = 0; p < length; ++p) expected += w[p] / total * values.data()[index[b * stride + p] * d + h * 4 + e];
+        EXPECT_NEAR(out.data()[b * d + h * 4 + e], expected, 1e-6) << "row " << b << " head " << h;
+      }
+    }
+  // Equal keys spread the weight evenly: the mean of the picked values.
+  const Tensor same_keys = Tensor::full({5, d}, 0.3f);
+  const Tensor mean = ops::indexed_attention(q, same_keys, values, index, stride, 2, heads, scale);
+  EXPECT_NEAR(mean.data()[0], (values.data()[4 * d] + values.data()[0]) / 2, 1e-6);
+  const std::vector<int32_t> outside = {5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  EXPECT_THROW(ops::indexed_attention(q, keys, values, outside, stride, length, heads, scale), Error);
+  EXPECT_THROW(ops::indexed_attention(q, keys, values, index, stride, length, 3, scale), Error);  // 8 % 3 heads
+  EXPECT_THROW(ops::indexed_attention(q, keys, values, {0, 1}, stride, length, heads, scale), Error);  // short index
 }
 
 TEST(ReduceValues, SumMeanAndAxis) {

@@ -30,12 +30,35 @@ class EncoderLayer : public nn::Module {
 
 // Keys and values one decoder layer has seen so far during incremental decoding.
 struct LayerCache {
-  Tensor self_keys, self_values;    // [B, H, capacity, Dh]; the first `length` positions used
-  Tensor cross_keys, cross_values;  // [B, H, S, Dh], from the encoder output, computed once
-  // Beam search reorders the self-attention caches every step: into the
-  // spare buffers (of at least B rows), which then swap with the ones in use,
-  // so no step allocates.
-  Tensor key_buffer, value_buffer, spare_keys, spare_values;
+  // Self-attention, position-major [capacity * slots, D]: step t writes its
+  // B rows at t * slots .. t * slots + B - 1, and they stay there; rows find
+  // their earlier positions through DecoderState::history, so reordering
+  // beams moves indices, not keys.
+  Tensor self_keys, self_values;
+  Tensor cross_keys, cross_values;  // [N, H, S, Dh], one row per sentence, from the encoder output
+};
+
+// Everything step() needs to continue a batch of translations. The beams of
+// a sentence (consecutive rows, `group` of them) read one copy of its
+// cross-attention caches: as `group` queries of one attention row, which
+// keeps that memory and its reordering K times smaller under beam search.
+struct DecoderState {
+  std::vector<LayerCache> layers;
+  Tensor memory_mask;  // [N, 1, 1, S], like the cross caches: one row per sentence held
+  int64_t length = 0;  // target positions decoded so far
+  int64_t capacity = 0;
+  int64_t slots = 0;                 // cache rows per position (at least the batch)
+  std::vector<int32_t> history;      // [B, capacity]: the cache row of each row's position p
+  int64_t group = 1;                 // rows per sentence row; row r reads sentence row r / group
+  std::vector<int32_t> source_row;   // per row: its sentence, as numbered by start()
+  std::vector<int32_t> held;         // per sentence row of the cross caches: its sentence
+  int64_t batch() const { return static_cast<int64_t>(source_row.size()); }
+  // Keeps, reorders or repeats batch rows (beam search, dropping finished
+  // sentences). Rows that come in equal runs of one sentence share its
+  // cross-attention row; any other order gives each row a copy.
+  void select_rows(const std::vector<int32_t>& rows);
+  // Room for `rows` rows at every position of the self-attention caches.
+  void reserve_slots(int64_t rows);
 };
 
 class DecoderLayer : public nn::Module {
@@ -44,28 +67,18 @@ class DecoderLayer : public nn::Module {
   // x [B, T, D], memory [B, S, D] -> [B, T, D]; causal [T, T], memory_mask [B, 1, 1, S]
   Var forward(const Var& x, const Var& memory, const Tensor& causal, const Tensor& memory_mask,
               Rng* dropout_rng, Var* cross_weights = nullptr) const;
-  // One position: x [B, 1, D] at position `length` of the cache -> [B, 1, D]
-  Var step(const Var& x, LayerCache& cache, int64_t length, const Tensor& memory_mask) const;
-  void start(const Var& memory, int64_t capacity, LayerCache& cache) const;
+  // Caches the cross-attention keys and values of memory [N, S, D] and makes
+  // room for `capacity` positions of `slots` rows.
+  void start(const Var& memory, int64_t capacity, int64_t slots, LayerCache& cache) const;
+  // One position: x [B, 1, D] at position state.length -> [B, 1, D]; the
+  // state's history must already hold the new position.
+  Var step(const Var& x, const DecoderState& state, LayerCache& cache) const;
 
  private:
-
   ModelConfig config_;
   nn::MultiHeadAttention self_attn_, cross_attn_;
   nn::FeedForward ffn_;
   nn::LayerNorm norm1_, norm2_, norm3_;
-};
-
-// Everything step() needs to continue a batch of translations.
-struct DecoderState {
-  std::vector<LayerCache> layers;
-  Tensor memory_mask;  // [B, 1, 1, S]
-  int64_t length = 0;  // target positions decoded so far
-  int64_t capacity = 0;
-  std::vector<int32_t> source_row;  // per row: the encoded sentence its cross caches hold
-  int64_t batch() const { return memory_mask.defined() ? memory_mask.dim(0) : 0; }
-  // Keeps, reorders or repeats batch rows (beam search, dropping finished sentences).
-  void select_rows(const std::vector<int32_t>& rows);
 };
 
 class Transformer : public nn::Module {

@@ -25,6 +25,14 @@ class MultiHeadAttention : public Module {
   Var attend(const Var& q, const Var& k, const Var& v, const Tensor& mask, Rng* dropout_rng,
              Var* weights = nullptr) const;
 
+  // Incremental self-attention (decoding, no gradients): x [B, 1, D] is one
+  // new position per row. Its keys and values go to rows first_new_row ..
+  // first_new_row + B - 1 of the caches keys and values [R, D]; row b then
+  // attends over the cache rows history[b * stride + p], p < length (which
+  // must include its new row). Returns [B, 1, D].
+  Var step(const Var& x, Tensor& keys, Tensor& values, int64_t first_new_row, const std::vector<int32_t>& history,
+           int64_t stride, int64_t length) const;
+
  private:
   Var split_heads(const Var& x) const;
 

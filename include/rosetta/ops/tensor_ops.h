@@ -13,11 +13,11 @@ namespace rosetta::ops {
 void copy_into(const Tensor& src, Tensor dst);
 // out[i] = t[rows[i]] along axis 0: [N, ...] -> [rows.size(), ...].
 Tensor gather_rows(const Tensor& t, const std::vector<int32_t>& rows);
-// out[i] = t[rows[i]] for t [N, A, C, ...] (contiguous), but only positions
-// [0, prefix) of axis 2; later positions of out are left as they are. Beam
-// search reorders decoder caches whose tail is not filled yet. out:
-// contiguous, [rows.size(), A, C, ...].
-void gather_rows_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t prefix, Tensor& out);
+// Attention of one query per row over cache rows picked by an index, heads
+// split as in MultiHeadAttention: q [B, D], keys and values [R, D]; row b
+// attends over keys[index[b * stride + p]] for p < length. Returns [B, D].
+Tensor indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const std::vector<int32_t>& index,
+                         int64_t stride, int64_t length, int64_t heads, float scale);
 // A contiguous copy (or t itself when already contiguous).
 Tensor contiguous(const Tensor& t);
 

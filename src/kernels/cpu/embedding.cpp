@@ -1,6 +1,5 @@
-// Embedding lookup: a row gather forward and a scatter-add backward, and the
-// beam-search cache gather. oneDNN 2.6 has no gather primitive, so these are
-// plain loops.
+// Embedding lookup: a row gather forward and a scatter-add backward. oneDNN
+// 2.6 has no gather primitive, so these are plain loops.
 #include <omp.h>
 
 #include <cstring>
@@ -24,24 +23,6 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, Ten
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(dst + i * width, src + ids[i] * width, width * sizeof(float));
-}
-
-void gather_row_prefix(const Tensor& t, const std::vector<int32_t>& rows, int64_t outer,
-                       int64_t prefix, Tensor& out) {
-  check(t.is_contiguous() && out.is_contiguous() && t.ndim() >= 1 && out.ndim() == t.ndim(),
-        "gather_row_prefix needs contiguous tensors of the same rank");
-  const int64_t n = static_cast<int64_t>(rows.size());
-  const int64_t inner = t.numel() / std::max<int64_t>(1, t.dim(0) * outer);  // C
-  check(out.dim(0) == n && out.numel() == n * outer * inner && prefix <= inner,
-        "gather_row_prefix shapes ", to_string(t.shape()), " -> ", to_string(out.shape()));
-  for (int64_t i = 0; i < n; ++i)
-    check(rows[i] >= 0 && rows[i] < t.dim(0), "row ", rows[i], " outside ", t.dim(0), " rows");
-  const float* src = t.data();
-  float* dst = out.data();
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t a = 0; a < outer; ++a)
-      std::memcpy(dst + (i * outer + a) * inner, src + (rows[i] * outer + a) * inner, prefix * sizeof(float));
 }
 
 void embedding_backward(const Tensor& dout, const std::vector<int32_t>& ids, int32_t skip_id,
