@@ -31,6 +31,20 @@ struct Candidate {
   int32_t token;
 };
 
+// max(x[0 .. n-1]), -inf when n is 0; in 16 lanes, which the compiler keeps in one vector register.
+float block_max(const float* x, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  float lanes[kLanes];
+  std::fill_n(lanes, kLanes, kNegInf);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+  float best = kNegInf;
+  for (; i < n; ++i) best = std::max(best, x[i]);
+  for (float lane : lanes) best = std::max(best, lane);
+  return best;
+}
+
 // The best `count` of base[b] + row_b[v] over beams b and tokens v, best first.
 std::vector<Candidate> top_candidates(const float* log_probs, const std::vector<float>& base, int64_t beams,
                                       int64_t vocab, size_t count) {
@@ -39,18 +53,25 @@ std::vector<Candidate> top_candidates(const float* log_probs, const std::vector<
   };
   std::vector<Candidate> heap;  // min-heap on score: the worst kept candidate on top
   heap.reserve(count + 1);
+  // Once the heap is full, few tokens beat its worst: blocks whose maximum
+  // does not are skipped after a vectorised scan.
+  constexpr int64_t kBlock = 64;
   for (int64_t b = 0; b < beams; ++b) {
     if (base[b] == kNegInf) continue;
     const float* row = log_probs + b * vocab;
-    for (int64_t v = 0; v < vocab; ++v) {
-      const float s = base[b] + row[v];
-      if (s == kNegInf) continue;
-      if (heap.size() == count && s <= heap.front().score) continue;
-      heap.push_back({s, static_cast<int32_t>(b), static_cast<int32_t>(v)});
-      std::push_heap(heap.begin(), heap.end(), worse);
-      if (heap.size() > count) {
-        std::pop_heap(heap.begin(), heap.end(), worse);
-        heap.pop_back();
+    for (int64_t start = 0; start < vocab; start += kBlock) {
+      const int64_t end = std::min(vocab, start + kBlock);
+      if (heap.size() == count && base[b] + block_max(row + start, end - start) <= heap.front().score) continue;
+      for (int64_t v = start; v < end; ++v) {
+        const float s = base[b] + row[v];
+        if (s == kNegInf) continue;
+        if (heap.size() == count && s <= heap.front().score) continue;
+        heap.push_back({s, static_cast<int32_t>(b), static_cast<int32_t>(v)});
+        std::push_heap(heap.begin(), heap.end(), worse);
+        if (heap.size() > count) {
+          std::pop_heap(heap.begin(), heap.end(), worse);
+          heap.pop_back();
+        }
       }
     }
   }
