@@ -58,9 +58,10 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
   // batches of batch_size / streams sentences in turn. Decoder state held at
   // once stays one batch's worth; results do not depend on the split.
   const int threads = num_threads();
-  const size_t split_size = static_cast<size_t>(std::max<int64_t>(1, batch_size_ / threads));
+  const size_t wanted = static_cast<size_t>(std::min<int64_t>(threads, batch_size_));
+  const size_t split_size = static_cast<size_t>(batch_size_) / wanted;
   const size_t batches = (order.size() + split_size - 1) / split_size;
-  const int streams = static_cast<int>(std::max<size_t>(1, std::min<size_t>(threads, batches)));
+  const int streams = static_cast<int>(std::max<size_t>(1, std::min(wanted, batches)));
   const size_t batch_size = streams == 1 ? static_cast<size_t>(batch_size_) : split_size;
   std::vector<std::vector<Hypothesis>> found(n);
   // Longest batches first, so that no core is left with a long one at the end.
