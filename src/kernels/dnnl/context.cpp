@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <list>
 #include <mutex>
@@ -69,9 +70,16 @@ dnnl::memory memory_of(const Tensor& t) {
   return dnnl::memory(desc_of(t), engine(), const_cast<float*>(t.data()));
 }
 
+// Every op call builds its key: no temporaries (at batch 1 they cost as much
+// as the matmuls).
 void key_append(std::string& key, const Shape& shape) {
+  if (key.capacity() < 192) key.reserve(192);
   key += '[';
-  for (int64_t d : shape) key += std::to_string(d) + ',';
+  char digits[24];
+  for (int64_t d : shape) {
+    key.append(digits, std::to_chars(digits, digits + sizeof digits, d).ptr);
+    key += ',';
+  }
   key += ']';
 }
 
@@ -80,11 +88,13 @@ void key_append(std::string& key, const Tensor& t) {
   key_append(key, t.strides());
 }
 
-Entry cached(const std::string& key, const std::function<Entry()>& make) {
-  std::string full_key = key + "|threads=" + std::to_string(omp_get_max_threads());
+Entry cached(std::string key, const std::function<Entry()>& make) {
+  const std::string::size_type described = key.size();  // the part worth printing
+  key += "|threads=";
+  key_append(key, Shape{omp_get_max_threads()});
   Cache& c = cache();
   std::lock_guard lock(c.mutex);
-  auto it = c.index.find(full_key);
+  auto it = c.index.find(key);
   if (it != c.index.end()) {
     c.entries.splice(c.entries.begin(), c.entries, it->second);
     return it->second->second;
@@ -94,10 +104,10 @@ Entry cached(const std::string& key, const std::function<Entry()>& make) {
   try {
     entry = make();
   } catch (const dnnl::error& e) {
-    throw Error(concat("oneDNN could not create a primitive for ", key, ": ", e.what()));
+    throw Error(concat("oneDNN could not create a primitive for ", key.substr(0, described), ": ", e.what()));
   }
-  c.entries.emplace_front(full_key, std::move(entry));
-  c.index[full_key] = c.entries.begin();
+  c.entries.emplace_front(key, std::move(entry));
+  c.index[key] = c.entries.begin();
   if (c.entries.size() > capacity()) {
     c.index.erase(c.entries.back().first);
     c.entries.pop_back();

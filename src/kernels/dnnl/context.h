@@ -36,7 +36,7 @@ struct Entry {
   dnnl::primitive_desc_base pd;
 };
 // Returns the cached entry for key, calling make() only the first time.
-Entry cached(const std::string& key, const std::function<Entry()>& make);
+Entry cached(std::string key, const std::function<Entry()>& make);
 size_t cache_size();
 size_t cache_misses();  // primitives created so far
 
