@@ -22,8 +22,8 @@ Var::Var(Tensor value, bool requires_grad, std::string name)
 
 void GradSink::accumulate_grad(const Tensor& g) const {
   detail::Node& n = *node_;
-  check(g.shape() == n.shape, "gradient of shape ", to_string(g.shape()),
-        " for a value of shape ", to_string(n.shape),
+  check(g.shape() == n.shape, "gradient of shape ", shape_text(g.shape()),
+        " for a value of shape ", shape_text(n.shape),
         n.name.empty() ? std::string() : " (" + n.name + ")");
   if (!n.grad.defined()) {
     // Leaves own their gradient (optimizers and clipping change it in place),
@@ -86,7 +86,7 @@ void backward(const Var& loss, const Tensor& grad_output) {
     loss.accumulate_grad(grad_output);
   } else {
     check(loss.value().numel() == 1, "backward() without a gradient needs a one-element loss, got ",
-          to_string(loss.shape()));
+          shape_text(loss.shape()));
     loss.accumulate_grad(Tensor::full(loss.shape(), 1.0f));
   }
   for (auto it = order.rbegin(); it != order.rend(); ++it) {

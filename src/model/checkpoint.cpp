@@ -201,7 +201,7 @@ void restore_parameters(const Checkpoint& checkpoint, const nn::Module& model, c
     const Tensor* saved = checkpoint.find_tensor(prefix + name);
     check(saved != nullptr, "checkpoint has no parameter ", prefix + name);
     check(saved->shape() == var.shape(), "checkpoint parameter ", prefix + name, " has shape ",
-          to_string(saved->shape()), ", the model expects ", to_string(var.shape()));
+          shape_text(saved->shape()), ", the model expects ", shape_text(var.shape()));
     std::memcpy(var.mutable_value().data(), saved->data(), saved->numel() * sizeof(float));
   }
 }

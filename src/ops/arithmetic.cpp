@@ -80,8 +80,8 @@ Var scale(const Var& x, float factor) {
 }
 
 Var add_constant(const Var& x, const Tensor& c) {
-  check(broadcast_shapes(x.shape(), c.shape()) == x.shape(), "constant ", to_string(c.shape()),
-        " does not broadcast to ", to_string(x.shape()));
+  check(broadcast_shapes(x.shape(), c.shape()) == x.shape(), "constant ", shape_text(c.shape()),
+        " does not broadcast to ", shape_text(x.shape()));
   Tensor out = broadcast_binary(BinaryOp::add, x.value(), c, x.shape());
   return Var::from_op(out, {x}, [x = x.sink()](const Tensor& g) { x.accumulate_grad(g); });
 }

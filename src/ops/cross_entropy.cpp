@@ -9,7 +9,7 @@ namespace rosetta::ops {
 Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float smoothing,
                   int32_t ignore_id, double* nll) {
   const Tensor x = kernels::contiguous(logits.value());
-  check(x.ndim() == 2, "cross_entropy needs [N, V] logits, got ", to_string(x.shape()));
+  check(x.ndim() == 2, "cross_entropy needs [N, V] logits, got ", shape_text(x.shape()));
   int64_t counted = 0;
   for (int32_t t : targets) counted += t != ignore_id;
   check(counted > 0, "cross_entropy: every target is the ignored id ", ignore_id);

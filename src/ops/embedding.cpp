@@ -8,9 +8,9 @@ namespace rosetta::ops {
 Var embedding(const Var& table, const std::vector<int32_t>& ids, const Shape& ids_shape,
               int32_t padding_id) {
   check(table.value().ndim() == 2, "embedding table must be [V, D], got ",
-        to_string(table.shape()));
+        shape_text(table.shape()));
   check(numel(ids_shape) == static_cast<int64_t>(ids.size()), "embedding: ", ids.size(),
-        " ids for shape ", to_string(ids_shape));
+        " ids for shape ", shape_text(ids_shape));
   Shape out_shape = ids_shape;
   out_shape.push_back(table.value().dim(1));
   Tensor out = Tensor::empty(out_shape);

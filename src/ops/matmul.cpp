@@ -24,12 +24,12 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b, float
   const Tensor a_op = transpose_a ? t_last(a.value()) : a.value();  // [..., M, K]
   const Tensor b_op = transpose_b ? t_last(b.value()) : b.value();  // [..., K, N]
   check(a_op.ndim() >= 2 && a_op.ndim() == b_op.ndim(), "matmul needs operands of one rank >= 2, got ",
-        to_string(a.shape()), " and ", to_string(b.shape()));
+        shape_text(a.shape()), " and ", shape_text(b.shape()));
   check(Shape(a_op.shape().begin(), a_op.shape().end() - 2) ==
             Shape(b_op.shape().begin(), b_op.shape().end() - 2),
-        "matmul batch extents differ: ", to_string(a.shape()), " and ", to_string(b.shape()));
-  check(a_op.dim(-1) == b_op.dim(-2), "matmul inner extents differ: ", to_string(a.shape()),
-        (transpose_a ? "^T" : ""), " @ ", to_string(b.shape()), (transpose_b ? "^T" : ""));
+        "matmul batch extents differ: ", shape_text(a.shape()), " and ", shape_text(b.shape()));
+  check(a_op.dim(-1) == b_op.dim(-2), "matmul inner extents differ: ", shape_text(a.shape()),
+        (transpose_a ? "^T" : ""), " @ ", shape_text(b.shape()), (transpose_b ? "^T" : ""));
   Tensor out = product(a_op, b_op, alpha);
   return Var::from_op(out, {a, b}, [a_op, b_op, a = a.sink(), b = b.sink(), transpose_a, transpose_b,
                                     alpha](const Tensor& g) {
@@ -46,13 +46,14 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b, float
 
 Var linear(const Var& x, const Var& weight, const Var& bias) {
   check(weight.value().ndim() == 2, "linear weight must be [Out, In], got ",
-        to_string(weight.shape()));
+        shape_text(weight.shape()));
   const int64_t in = weight.value().dim(1), out_width = weight.value().dim(0);
   check(x.value().ndim() >= 1 && x.value().dim(-1) == in, "linear: input ",
-        to_string(x.shape()), " does not fit weight ", to_string(weight.shape()));
-  check(!bias.defined() || bias.shape() == Shape{out_width}, "linear: bias ",
-        bias.defined() ? to_string(bias.shape()) : "", " does not fit weight ",
-        to_string(weight.shape()));
+        shape_text(x.shape()), " does not fit weight ", shape_text(weight.shape()));
+  static const Shape kNoBias;
+  check(!bias.defined() || (bias.shape().size() == 1 && bias.shape()[0] == out_width), "linear: bias ",
+        shape_text(bias.defined() ? bias.shape() : kNoBias), " does not fit weight ",
+        shape_text(weight.shape()));
   const Tensor x2 = kernels::contiguous(x.value()).view({-1, in});  // [R, In]
   Tensor y = Tensor::empty({x2.dim(0), out_width});                  // [R, Out]
   kernels::matmul(x2, t_last(weight.value()), y,

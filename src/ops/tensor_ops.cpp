@@ -19,7 +19,7 @@ Tensor gather_rows(const Tensor& t, const std::vector<int32_t>& rows) {
 Tensor indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const std::vector<int32_t>& index,
                          int64_t stride, int64_t length, int64_t heads, float scale) {
   check(q.ndim() == 2 && static_cast<int64_t>(index.size()) >= (q.dim(0) - 1) * stride + length,
-        "indexed_attention: an index of ", index.size(), " entries for ", to_string(q.shape()), " queries, stride ",
+        "indexed_attention: an index of ", index.size(), " entries for ", shape_text(q.shape()), " queries, stride ",
         stride, ", length ", length);
   Tensor out = Tensor::empty(q.shape());
   kernels::indexed_attention(kernels::contiguous(q), keys, values, index.data(), stride, length, heads, scale, out);

@@ -1,5 +1,7 @@
 #include "rosetta/tensor/shape.h"
 
+#include <ostream>
+
 #include <algorithm>
 
 #include "rosetta/error.h"
@@ -31,11 +33,13 @@ std::string to_string(const Shape& shape) {
   return s + "]";
 }
 
+std::ostream& operator<<(std::ostream& out, ShapeText text) { return out << to_string(text.shape); }
+
 int normalize_axis(int axis, const Shape& shape) {
   const int ndim = static_cast<int>(shape.size());
   const int resolved = axis < 0 ? axis + ndim : axis;
   check(resolved >= 0 && resolved < ndim, "axis ", axis, " is out of range for shape ",
-        to_string(shape));
+        shape_text(shape));
   return resolved;
 }
 
@@ -45,7 +49,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   for (size_t i = 0; i < n; ++i) {
     const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    check(da == db || da == 1 || db == 1, "shapes ", to_string(a), " and ", to_string(b),
+    check(da == db || da == 1 || db == 1, "shapes ", shape_text(a), " and ", shape_text(b),
           " cannot be broadcast together");
     out[i] = da == 1 ? db : da;
   }

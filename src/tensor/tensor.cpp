@@ -23,7 +23,7 @@ class Storage {
 };
 
 Tensor Tensor::empty(const Shape& shape) {
-  for (int64_t d : shape) check(d >= 0, "negative extent in shape ", to_string(shape));
+  for (int64_t d : shape) check(d >= 0, "negative extent in shape ", shape_text(shape));
   Tensor t;
   t.storage_ = std::make_shared<Storage>(rosetta::numel(shape));
   t.shape_ = shape;
@@ -41,7 +41,7 @@ Tensor Tensor::full(const Shape& shape, float value) {
 
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values) {
   check(static_cast<int64_t>(values.size()) == rosetta::numel(shape), "from_vector: ",
-        values.size(), " values do not fill shape ", to_string(shape));
+        values.size(), " values do not fill shape ", shape_text(shape));
   Tensor t = empty(shape);
   std::copy(values.begin(), values.end(), t.data());
   return t;
@@ -70,7 +70,7 @@ const float* Tensor::data() const {
 }
 
 float Tensor::item() const {
-  check(numel() == 1, "item() needs one element, the tensor has shape ", to_string(shape_));
+  check(numel() == 1, "item() needs one element, the tensor has shape ", shape_text(shape_));
   return *data();
 }
 
@@ -97,25 +97,25 @@ std::vector<float> Tensor::to_vector() const {
 }
 
 Tensor Tensor::view(Shape shape) const {
-  check(is_contiguous(), "view", to_string(shape), " of a non-contiguous tensor of shape ",
-        to_string(shape_), "; make it contiguous first");
+  check(is_contiguous(), "view", shape_text(shape), " of a non-contiguous tensor of shape ",
+        shape_text(shape_), "; make it contiguous first");
   int64_t known = 1;
   int inferred = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
-      check(inferred < 0, "view", to_string(shape), ": only one extent may be -1");
+      check(inferred < 0, "view", shape_text(shape), ": only one extent may be -1");
       inferred = static_cast<int>(i);
     } else {
       known *= shape[i];
     }
   }
   if (inferred >= 0) {
-    check(known > 0 && numel() % known == 0, "cannot view shape ", to_string(shape_), " as ",
-          to_string(shape));
+    check(known > 0 && numel() % known == 0, "cannot view shape ", shape_text(shape_), " as ",
+          shape_text(shape));
     shape[inferred] = numel() / known;
   }
-  check(rosetta::numel(shape) == numel(), "cannot view shape ", to_string(shape_), " as ",
-        to_string(shape));
+  check(rosetta::numel(shape) == numel(), "cannot view shape ", shape_text(shape_), " as ",
+        shape_text(shape));
   Tensor t = *this;
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
@@ -124,7 +124,7 @@ Tensor Tensor::view(Shape shape) const {
 
 Tensor Tensor::permute(const std::vector<int>& order) const {
   check(order.size() == shape_.size(), "permute order of ", order.size(),
-        " axes for shape ", to_string(shape_));
+        " axes for shape ", shape_text(shape_));
   std::vector<bool> seen(order.size(), false);
   Tensor t = *this;
   for (size_t i = 0; i < order.size(); ++i) {
@@ -147,7 +147,7 @@ Tensor Tensor::transpose(int axis0, int axis1) const {
 Tensor Tensor::narrow(int axis, int64_t start, int64_t length) const {
   const int a = normalize_axis(axis, shape_);
   check(start >= 0 && length >= 0 && start + length <= shape_[a], "narrow(", axis, ", ", start,
-        ", ", length, ") is out of range for shape ", to_string(shape_));
+        ", ", length, ") is out of range for shape ", shape_text(shape_));
   Tensor t = *this;
   t.offset_ += start * strides_[a];
   t.shape_[a] = length;

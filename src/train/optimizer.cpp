@@ -66,7 +66,7 @@ void Adam::restore(const Checkpoint& checkpoint) {
       const std::string name = prefix + parameters_[k].first;
       const Tensor* saved = checkpoint.find_tensor(name);
       check(saved && saved->shape() == target->shape(), "checkpoint lacks optimizer state ", name,
-            " of shape ", to_string(target->shape()));
+            " of shape ", shape_text(target->shape()));
       std::memcpy(target->data(), saved->data(), saved->numel() * sizeof(float));
     }
   }

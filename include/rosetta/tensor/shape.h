@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,15 @@ using Strides = std::vector<int64_t>;
 int64_t numel(const Shape& shape);
 Strides contiguous_strides(const Shape& shape);
 std::string to_string(const Shape& shape);  // "[2, 3, 4]"
+
+// A shape for messages, formatted only when streamed. check()'s arguments are
+// evaluated on every call, even when it passes: a shape turned into a string
+// there cost as much as a decoder step's small matmul.
+struct ShapeText {
+  const Shape& shape;
+};
+inline ShapeText shape_text(const Shape& shape) { return {shape}; }
+std::ostream& operator<<(std::ostream& out, ShapeText text);
 
 // Resolves a possibly negative axis against ndim; throws naming the shape.
 int normalize_axis(int axis, const Shape& shape);

@@ -13,7 +13,7 @@ namespace {
 
 void check_args(const Tensor& logits, const std::vector<int32_t>& targets, float smoothing) {
   check(logits.ndim() == 2 && logits.is_contiguous(), "cross_entropy needs contiguous [N, V] logits, got ",
-        to_string(logits.shape()));
+        shape_text(logits.shape()));
   check(static_cast<int64_t>(targets.size()) == logits.dim(0), "cross_entropy: ", targets.size(),
         " targets for ", logits.dim(0), " rows");
   check(smoothing >= 0.0f && smoothing < 1.0f, "label smoothing must be in [0, 1), got ", smoothing);
@@ -54,7 +54,7 @@ void cross_entropy_backward(const Tensor& logits, const Tensor& logsumexp, const
                             float smoothing, int32_t ignore_id, float scale, Tensor& dlogits) {
   check_args(logits, targets, smoothing);
   check(dlogits.shape() == logits.shape() && dlogits.is_contiguous(), "cross_entropy backward shape ",
-        to_string(dlogits.shape()));
+        shape_text(dlogits.shape()));
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   binary(BinaryOp::sub, logits, logsumexp.view({rows, 1}), dlogits);
   exp(dlogits, dlogits);  // softmax

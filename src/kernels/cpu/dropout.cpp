@@ -12,7 +12,7 @@ namespace {
 void apply_mask(const Tensor& in, float p, uint64_t key, Tensor& out) {
   check(p >= 0.0f && p < 1.0f, "dropout probability must be in [0, 1), got ", p);
   check(in.is_contiguous() && out.is_contiguous() && in.shape() == out.shape(), "dropout shapes ",
-        to_string(in.shape()), ", ", to_string(out.shape()));
+        shape_text(in.shape()), ", ", shape_text(out.shape()));
   const float keep_scale = 1.0f / (1.0f - p);
   const int64_t n = in.numel();
   const float* x = in.data();

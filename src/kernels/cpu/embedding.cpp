@@ -13,7 +13,7 @@ void embedding_forward(const Tensor& table, const std::vector<int32_t>& ids, Ten
   check(table.ndim() == 2 && table.is_contiguous(), "embedding table must be a contiguous matrix");
   const int64_t rows = table.dim(0), width = table.dim(1);
   const int64_t n = static_cast<int64_t>(ids.size());
-  check(out.numel() == n * width, "embedding output ", to_string(out.shape()), " for ", n,
+  check(out.numel() == n * width, "embedding output ", shape_text(out.shape()), " for ", n,
         " ids of width ", width);
   for (int64_t i = 0; i < n; ++i)
     check(ids[i] >= 0 && ids[i] < rows, "token id ", ids[i], " at position ", i,
@@ -30,7 +30,7 @@ void embedding_backward(const Tensor& dout, const std::vector<int32_t>& ids, int
   const int64_t width = dtable.dim(1);
   const int64_t n = static_cast<int64_t>(ids.size());
   check(dout.numel() == n * width && dout.is_contiguous() && dtable.is_contiguous(),
-        "embedding backward shapes ", to_string(dout.shape()), " and ", to_string(dtable.shape()));
+        "embedding backward shapes ", shape_text(dout.shape()), " and ", shape_text(dtable.shape()));
   const float* g = dout.data();
   float* d = dtable.data();
   // Threads split the width, not the tokens: two tokens may share a row.

@@ -18,11 +18,11 @@ namespace rosetta::kernels {
 void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const int32_t* index,
                        int64_t stride, int64_t length, int64_t heads, float scale, Tensor& out) {
   check(q.ndim() == 2 && q.is_contiguous() && out.shape() == q.shape() && out.is_contiguous(),
-        "indexed_attention: query ", to_string(q.shape()), ", output ", to_string(out.shape()));
+        "indexed_attention: query ", shape_text(q.shape()), ", output ", shape_text(out.shape()));
   check(keys.ndim() == 2 && keys.shape() == values.shape() && keys.dim(1) == q.dim(1) && keys.is_contiguous() &&
             values.is_contiguous(),
-        "indexed_attention: keys ", to_string(keys.shape()), " and values ", to_string(values.shape()),
-        " for queries ", to_string(q.shape()));
+        "indexed_attention: keys ", shape_text(keys.shape()), " and values ", shape_text(values.shape()),
+        " for queries ", shape_text(q.shape()));
   const int64_t rows = q.dim(0), d = q.dim(1), cache_rows = keys.dim(0);
   check(heads > 0 && d % heads == 0 && length >= 1 && stride >= length, "indexed_attention: ", heads,
         " heads of width ", d, ", ", length, " positions, stride ", stride);

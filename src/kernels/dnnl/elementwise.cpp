@@ -28,19 +28,19 @@ dnnl::algorithm activation_algorithm(Activation kind) {
 }
 
 void check_same(const char* what, const Tensor& a, const Tensor& b) {
-  check(a.shape() == b.shape(), what, ": shapes ", to_string(a.shape()), " and ",
-        to_string(b.shape()), " differ");
+  check(a.shape() == b.shape(), what, ": shapes ", shape_text(a.shape()), " and ",
+        shape_text(b.shape()), " differ");
 }
 
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   check_same("binary", a, out);
-  check(a.ndim() == b.ndim(), "binary: ", to_string(b.shape()), " must have the rank of ",
-        to_string(a.shape()));
+  check(a.ndim() == b.ndim(), "binary: ", shape_text(b.shape()), " must have the rank of ",
+        shape_text(a.shape()));
   for (int i = 0; i < a.ndim(); ++i)
     check(b.shape()[i] == a.shape()[i] || b.shape()[i] == 1, "binary: ",
-          to_string(b.shape()), " does not broadcast to ", to_string(a.shape()));
+          shape_text(b.shape()), " does not broadcast to ", shape_text(a.shape()));
   if (a.numel() == 0) return;
   std::string key = "binary" + std::to_string(static_cast<int>(op));
   key_append(key, a);

@@ -37,10 +37,10 @@ Entry layer_norm_forward_entry(const Tensor& x, float eps) {
 void layer_norm_forward(const Tensor& x, const Tensor& gain, const Tensor& bias, float eps,
                         Tensor& y, Tensor& mean, Tensor& variance) {
   check(x.ndim() >= 2 && x.is_contiguous() && y.shape() == x.shape(),
-        "layer norm needs a contiguous [rows, width] input, got ", to_string(x.shape()));
+        "layer norm needs a contiguous [rows, width] input, got ", shape_text(x.shape()));
   check(gain.shape() == Shape{x.dim(-1)} && bias.shape() == gain.shape(), "layer norm gain ",
-        to_string(gain.shape()), " and bias ", to_string(bias.shape()), " for input ",
-        to_string(x.shape()));
+        shape_text(gain.shape()), " and bias ", shape_text(bias.shape()), " for input ",
+        shape_text(x.shape()));
   check(mean.shape() == stat_shape(x) && variance.shape() == stat_shape(x),
         "layer norm statistics shape");
   if (x.numel() == 0) return;
@@ -56,7 +56,7 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gain,
                          const Tensor& bias, const Tensor& mean, const Tensor& variance, float eps, Tensor& dx,
                          Tensor& dgain, Tensor& dbias) {
   check(dy.shape() == x.shape() && dx.shape() == x.shape() && dy.is_contiguous(),
-        "layer norm backward shapes ", to_string(x.shape()), ", ", to_string(dy.shape()));
+        "layer norm backward shapes ", shape_text(x.shape()), ", ", shape_text(dy.shape()));
   if (x.numel() == 0) return;
   std::string key = "layernorm_bwd" + std::to_string(eps);
   key_append(key, x);

@@ -74,13 +74,13 @@ bool matrix_layout_ok(const Tensor& t) {
 }  // namespace
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options) {
-  check(a.ndim() >= 2 && b.ndim() >= 2, "matmul needs matrices, got ", to_string(a.shape()),
-        " and ", to_string(b.shape()));
-  check(a.dim(-1) == b.dim(-2), "matmul inner extents differ: ", to_string(a.shape()), " @ ",
-        to_string(b.shape()));
+  check(a.ndim() >= 2 && b.ndim() >= 2, "matmul needs matrices, got ", shape_text(a.shape()),
+        " and ", shape_text(b.shape()));
+  check(a.dim(-1) == b.dim(-2), "matmul inner extents differ: ", shape_text(a.shape()), " @ ",
+        shape_text(b.shape()));
   check(c.is_contiguous() && c.dim(-2) == a.dim(-2) && c.dim(-1) == b.dim(-1),
-        "matmul output ", to_string(c.shape()), " does not fit ", to_string(a.shape()), " @ ",
-        to_string(b.shape()));
+        "matmul output ", shape_text(c.shape()), " does not fit ", shape_text(a.shape()), " @ ",
+        shape_text(b.shape()));
   const int rank = c.ndim();
   const Tensor a_ok = with_rank(matrix_layout_ok(a) ? a : contiguous(a), rank);
   const Tensor b_ok = with_rank(matrix_layout_ok(b) ? b : contiguous(b), rank);

@@ -9,11 +9,11 @@ namespace rosetta::kernels {
 using namespace dnnl_ctx;
 
 void reduce_sum(const Tensor& x, Tensor& out) {
-  check(x.ndim() == out.ndim(), "reduce_sum: ", to_string(out.shape()), " must have the rank of ",
-        to_string(x.shape()));
+  check(x.ndim() == out.ndim(), "reduce_sum: ", shape_text(out.shape()), " must have the rank of ",
+        shape_text(x.shape()));
   for (int i = 0; i < x.ndim(); ++i)
     check(out.shape()[i] == x.shape()[i] || out.shape()[i] == 1, "reduce_sum: cannot reduce ",
-          to_string(x.shape()), " to ", to_string(out.shape()));
+          shape_text(x.shape()), " to ", shape_text(out.shape()));
   if (x.shape() == out.shape()) {
     copy(x, out);
     return;

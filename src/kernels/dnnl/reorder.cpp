@@ -11,8 +11,8 @@ namespace rosetta::kernels {
 using namespace dnnl_ctx;
 
 void copy(const Tensor& src, Tensor& dst) {
-  check(src.shape() == dst.shape(), "copy from ", to_string(src.shape()), " to ",
-        to_string(dst.shape()));
+  check(src.shape() == dst.shape(), "copy from ", shape_text(src.shape()), " to ",
+        shape_text(dst.shape()));
   if (src.numel() == 0) return;
   if (src.is_contiguous() && dst.is_contiguous()) {  // a plain copy: no primitive to look up
     std::memcpy(dst.data(), src.data(), static_cast<size_t>(src.numel()) * sizeof(float));

@@ -30,8 +30,8 @@ Entry softmax_forward_entry(const Tensor& x, const Tensor& y, bool log) {
 }  // namespace
 
 void softmax_forward(const Tensor& x, Tensor& y, bool log) {
-  check(x.shape() == y.shape() && x.ndim() >= 1, "softmax: shapes ", to_string(x.shape()),
-        " and ", to_string(y.shape()));
+  check(x.shape() == y.shape() && x.ndim() >= 1, "softmax: shapes ", shape_text(x.shape()),
+        " and ", shape_text(y.shape()));
   if (x.numel() == 0) return;
   execute(softmax_forward_entry(x, y, log),
           {{DNNL_ARG_SRC, memory_of(x)}, {DNNL_ARG_DST, memory_of(y)}});
@@ -39,7 +39,7 @@ void softmax_forward(const Tensor& x, Tensor& y, bool log) {
 
 void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
   check(y.shape() == dy.shape() && y.shape() == dx.shape(), "softmax backward: shapes ",
-        to_string(y.shape()), ", ", to_string(dy.shape()), ", ", to_string(dx.shape()));
+        shape_text(y.shape()), ", ", shape_text(dy.shape()), ", ", shape_text(dx.shape()));
   if (y.numel() == 0) return;
   std::string key = log ? "logsoftmax_bwd" : "softmax_bwd";
   key_append(key, y);
