@@ -6,7 +6,9 @@
 namespace rosetta {
 
 LoadedModel load_model(const std::string& path, bool prefer_averaged) {
-  const Checkpoint c = load_checkpoint(path);
+  const Checkpoint c = load_checkpoint(path, [](const std::string& name) {
+    return name.starts_with("param/") || name.starts_with("ema/");  // not the optimizer's moments
+  });
   check(c.has_text("config"), path, " lacks its config");
   LoadedModel loaded;
   loaded.config = parse_config(c.text("config"), path + " (embedded config)");

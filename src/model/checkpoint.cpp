@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "rosetta/error.h"
 
@@ -28,7 +29,7 @@ void put(std::string& out, T value) {
 // checksum still ends in an error, never a read past the end.
 class Reader {
  public:
-  Reader(const std::string& data, const std::string& path) : data_(data), path_(path) {}
+  Reader(std::string_view data, const std::string& path) : data_(data), path_(path) {}
   template <typename T>
   T get() {
     T value;
@@ -44,12 +45,12 @@ class Reader {
   bool done() const { return pos_ == data_.size(); }
 
  private:
-  const std::string& data_;
+  std::string_view data_;
   const std::string& path_;
   size_t pos_ = 0;
 };
 
-uint32_t crc32_of(const std::string& bytes) {
+uint32_t crc32_of(std::string_view bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
   size_t pos = 0;
   while (pos < bytes.size()) {
@@ -135,7 +136,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   }
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
+Checkpoint load_checkpoint(const std::string& path, const std::function<bool(const std::string&)>& keep_tensor) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(concat("cannot open checkpoint ", path));
   const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -155,7 +156,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (payload_size != file.size() - kHeader - kTrailer)
     throw Error(concat(path, ": checkpoint is truncated (", file.size(), " bytes, expected ",
                        kHeader + kTrailer + payload_size, ")"));
-  const std::string payload = file.substr(kHeader, payload_size);
+  const std::string_view payload = std::string_view(file).substr(kHeader, payload_size);
   uint32_t stored_crc;
   std::memcpy(&stored_crc, file.data() + kHeader + payload_size, 4);
   if (std::memcmp(file.data() + kHeader + payload_size + 4, kEndMagic, 8) != 0 ||
@@ -181,6 +182,7 @@ Checkpoint load_checkpoint(const std::string& path) {
       }
       const int64_t count = numel(shape);
       const char* data = reader.take(static_cast<uint64_t>(count) * sizeof(float));
+      if (keep_tensor && !keep_tensor(name)) continue;
       Tensor t = Tensor::empty(shape);
       std::memcpy(t.data(), data, count * sizeof(float));
       checkpoint.tensors.emplace_back(name, std::move(t));

@@ -10,6 +10,7 @@
 // crash never leaves a half-written checkpoint under the real name.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -33,8 +34,11 @@ struct Checkpoint {
 
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 // Throws rosetta::Error naming the path for a missing, truncated, corrupted,
-// wrong-version or non-checkpoint file.
-Checkpoint load_checkpoint(const std::string& path);
+// wrong-version or non-checkpoint file. keep_tensor, when given, picks the
+// tensors worth holding (translation needs no optimizer state); the whole
+// file is checked either way.
+Checkpoint load_checkpoint(const std::string& path,
+                           const std::function<bool(const std::string&)>& keep_tensor = {});
 
 // Parameters under "param/<name>" in the checkpoint.
 void store_parameters(const nn::Module& model, Checkpoint& checkpoint, const std::string& prefix = "param/");
