@@ -13,6 +13,8 @@
 namespace rosetta::kernels {
 
 size_t primitive_cache_size();  // oneDNN primitives held by the cache
+size_t primitives_created();    // and made so far (cache misses)
+void reserve_primitive_cache(size_t primitives);  // room for at least this many
 
 // ---- layout (oneDNN reorder) -------------------------------------------
 void copy(const Tensor& src, Tensor& dst);  // same shape, any strides on both

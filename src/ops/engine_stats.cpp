@@ -1,5 +1,7 @@
 #include "rosetta/ops/engine_stats.h"
 
+#include <algorithm>
+
 #include "kernels/kernels.h"
 #include "rosetta/tensor/tensor.h"
 
@@ -7,7 +9,12 @@ namespace rosetta {
 
 EngineStats engine_stats() {
   const AllocatorStats a = allocator_stats();
-  return {a.live_bytes, a.cached_bytes, a.peak_live_bytes, static_cast<int64_t>(kernels::primitive_cache_size())};
+  return {a.live_bytes, a.cached_bytes, a.peak_live_bytes, static_cast<int64_t>(kernels::primitive_cache_size()),
+          static_cast<int64_t>(kernels::primitives_created())};
+}
+
+void reserve_primitive_cache(int64_t primitives) {
+  kernels::reserve_primitive_cache(static_cast<size_t>(std::max<int64_t>(0, primitives)));
 }
 
 }  // namespace rosetta

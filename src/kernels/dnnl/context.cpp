@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstdlib>
 #include <list>
@@ -19,14 +20,18 @@ namespace {
 // matmuls), and a training run meets thousands of batch shapes: keep the
 // most recent ones (the shapes of the current batch, and the decoder's),
 // rebuilding the rest costs a few milliseconds. ROSETTA_PRIMITIVE_CACHE
-// overrides the count.
-size_t capacity() {
-  static const size_t value = [] {
-    const char* env = std::getenv("ROSETTA_PRIMITIVE_CACHE");
+// overrides the count; reserve_primitive_cache() raises the default.
+const char* capacity_from_environment() { return std::getenv("ROSETTA_PRIMITIVE_CACHE"); }
+
+std::atomic<size_t>& capacity_value() {
+  static std::atomic<size_t> value = [] {
+    const char* env = capacity_from_environment();
     return env ? static_cast<size_t>(std::max(1L, std::atol(env))) : size_t{256};
   }();
   return value;
 }
+
+size_t capacity() { return capacity_value().load(); }
 
 struct Cache {
   // Recursive: a backward primitive's make() looks up its forward hint.
@@ -120,6 +125,13 @@ size_t cache_size() {
   return cache().entries.size();
 }
 
+void reserve(size_t primitives) {
+  if (capacity_from_environment() || primitives <= capacity()) return;  // the user's count stands
+  std::lock_guard lock(cache().mutex);
+  capacity_value() = primitives;
+  dnnl::set_primitive_cache_capacity(static_cast<int>(primitives));
+}
+
 size_t cache_misses() {
   std::lock_guard lock(cache().mutex);
   return cache().misses;
@@ -146,4 +158,6 @@ void execute(const Entry& entry, std::unordered_map<int, dnnl::memory> args) {
 
 namespace rosetta::kernels {
 size_t primitive_cache_size() { return dnnl_ctx::cache_size(); }
+size_t primitives_created() { return dnnl_ctx::cache_misses(); }
+void reserve_primitive_cache(size_t primitives) { dnnl_ctx::reserve(primitives); }
 }  // namespace rosetta::kernels

@@ -39,6 +39,7 @@ struct Entry {
 Entry cached(std::string key, const std::function<Entry()>& make);
 size_t cache_size();
 size_t cache_misses();  // primitives created so far
+void reserve(size_t primitives);  // capacity for at least this many (unless set by the environment)
 
 // A typed copy of an entry's primitive descriptor, for the forward hint that
 // backward primitives need (the typed constructor clones it).
