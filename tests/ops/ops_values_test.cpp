@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "kernels/dnnl/context.h"
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
+#include "rosetta/ops/engine_stats.h"
 #include "rosetta/ops/ops.h"
 #include "rosetta/ops/tensor_ops.h"
 #include "rosetta/tensor/threads.h"
@@ -280,6 +282,19 @@ TEST(PrimitiveCache, ReusesPrimitivesForARepeatedShape) {
   ops::matmul(a, Var(testing::random_tensor({7, 6}, 3)));
   EXPECT_EQ(kernels::dnnl_ctx::cache_misses(), after_first + 1);
   EXPECT_LE(kernels::dnnl_ctx::cache_size(), 256u);  // bounded
+}
+
+TEST(PrimitiveCache, ReserveRaisesTheBound) {
+  if (std::getenv("ROSETTA_PRIMITIVE_CACHE")) GTEST_SKIP() << "ROSETTA_PRIMITIVE_CACHE fixes the bound";
+  reserve_primitive_cache(300);
+  for (int64_t rows = 1; rows <= 290; ++rows) {  // 290 shapes: one primitive each
+    const Tensor x = Tensor::full({rows, 3}, 1.0f);
+    Tensor y = Tensor::empty({rows, 3});
+    kernels::affine(x, 2.0f, 1.0f, y);
+    ASSERT_EQ(y.data()[0], 3.0f);
+  }
+  EXPECT_GT(kernels::dnnl_ctx::cache_size(), 256u);
+  EXPECT_LE(kernels::dnnl_ctx::cache_size(), 300u);
 }
 
 }  // namespace
