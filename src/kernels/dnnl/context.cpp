@@ -75,14 +75,21 @@ dnnl::memory memory_of(const Tensor& t) {
   return dnnl::memory(desc_of(t), engine(), const_cast<float*>(t.data()));
 }
 
-// Every op call builds its key: no temporaries (at batch 1 they cost as much
-// as the matmuls).
+namespace {
+
+// Every op call builds its key, so without temporary strings.
+void append_number(std::string& key, int64_t value) {
+  char digits[24];
+  key.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
+}
+
+}  // namespace
+
 void key_append(std::string& key, const Shape& shape) {
   if (key.capacity() < 192) key.reserve(192);
   key += '[';
-  char digits[24];
   for (int64_t d : shape) {
-    key.append(digits, std::to_chars(digits, digits + sizeof digits, d).ptr);
+    append_number(key, d);
     key += ',';
   }
   key += ']';
@@ -96,7 +103,7 @@ void key_append(std::string& key, const Tensor& t) {
 Entry cached(std::string key, const std::function<Entry()>& make) {
   const std::string::size_type described = key.size();  // the part worth printing
   key += "|threads=";
-  key_append(key, Shape{omp_get_max_threads()});
+  append_number(key, omp_get_max_threads());
   Cache& c = cache();
   std::lock_guard lock(c.mutex);
   auto it = c.index.find(key);
