@@ -148,8 +148,14 @@ void DecoderState::select_rows(const std::vector<int32_t>& rows) {
   bool grouped = n % run == 0;
   for (int64_t i = 0; grouped && i < n; ++i) grouped = sources[i] == sources[i - i % run];
   const int64_t next_group = grouped ? run : 1;
-  std::vector<int32_t> next_held;
-  for (int64_t i = 0; i < n; i += next_group) next_held.push_back(sources[i]);
+  // The sentence of each cross-cache row: its group's first row's.
+  auto sentences_held = [](const std::vector<int32_t>& row_sentences, int64_t group_size) {
+    std::vector<int32_t> held;
+    for (size_t i = 0; i < row_sentences.size(); i += static_cast<size_t>(group_size)) held.push_back(row_sentences[i]);
+    return held;
+  };
+  const std::vector<int32_t> held = sentences_held(source_row, group);
+  const std::vector<int32_t> next_held = sentences_held(sources, next_group);
 
   // A row's self-attention history is its parent's.
   std::vector<int32_t> next_history(static_cast<size_t>(n * capacity));
@@ -169,7 +175,6 @@ void DecoderState::select_rows(const std::vector<int32_t>& rows) {
     memory_mask = ops::gather_rows(memory_mask, cross_rows);
   }
   group = next_group;
-  held = std::move(next_held);
   source_row = std::move(sources);
 }
 
@@ -277,7 +282,6 @@ DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_lengt
   state.history.resize(static_cast<size_t>(src.rows * max_target_length));
   state.source_row.resize(static_cast<size_t>(src.rows));
   std::iota(state.source_row.begin(), state.source_row.end(), 0);
-  state.held = state.source_row;
   state.layers.resize(decoder_.size());
   for (size_t i = 0; i < decoder_.size(); ++i)
     decoder_[i]->start(memory, max_target_length, state.slots, state.layers[i]);

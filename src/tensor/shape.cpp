@@ -1,8 +1,7 @@
 #include "rosetta/tensor/shape.h"
 
-#include <ostream>
-
 #include <algorithm>
+#include <ostream>
 
 #include "rosetta/error.h"
 

@@ -51,7 +51,6 @@ struct DecoderState {
   std::vector<int32_t> history;      // [B, capacity]: the cache row of each row's position p
   int64_t group = 1;                 // rows per sentence row; row r reads sentence row r / group
   std::vector<int32_t> source_row;   // per row: its sentence, as numbered by start()
-  std::vector<int32_t> held;         // per sentence row of the cross caches: its sentence
   int64_t batch() const { return static_cast<int64_t>(source_row.size()); }
   // Keeps, reorders or repeats batch rows (beam search, dropping finished
   // sentences). Rows that come in equal runs of one sentence share its

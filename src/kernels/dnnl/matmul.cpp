@@ -1,6 +1,8 @@
 // Matrix products through oneDNN matmul. Transposed operands arrive as
 // strided views and are handed to oneDNN as such (no copy); if oneDNN has no
 // implementation for a layout, the operand is made contiguous first.
+#include <utility>
+
 #include "context.h"
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
@@ -60,7 +62,7 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions
     bias = contiguous(*options.bias).view(bias_shape);
     args[DNNL_ARG_BIAS] = memory_of(bias);
   }
-  execute(entry, args);
+  execute(entry, std::move(args));
 }
 
 // True when oneDNN's fast paths take the layout: each matrix has a unit
