@@ -22,6 +22,7 @@ done
 
 base="https://github.com/multi30k/dataset/raw/master/data/task1/raw"
 mkdir -p "$to"
+[ -n "$from" ] || tools/install_packages.sh curl ca-certificates gzip
 for split in train val test_2016_flickr; do
   for lang in en de fr cs; do
     out="$to/$split.$lang"

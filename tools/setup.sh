@@ -4,22 +4,20 @@
 #
 #   tools/setup.sh               Release build in build/
 #   tools/setup.sh --sanitize    ASan + UBSan build in build-asan/
+#   tools/setup.sh --print-packages   the Debian packages it installs, and nothing else
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libdnnl-dev's CMake config needs OpenCL (ocl-icd-opencl-dev is only a Recommends);
+# GTest's CMake config loads GMock's targets when they are there.
 packages=(build-essential cmake pkg-config libdnnl-dev libsentencepiece-dev libyaml-cpp-dev
-          libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libutf8proc-dev zlib1g-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+          libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libutf8proc-dev zlib1g-dev
+          ocl-icd-opencl-dev)
+if [ "${1:-}" = "--print-packages" ]; then
+  echo "${packages[*]}"
+  exit 0
 fi
+tools/install_packages.sh "${packages[@]}"
 
 build_dir=build
 cmake_args=(-DCMAKE_BUILD_TYPE=Release)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: the Release build, then the
-# same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# same tests under AddressSanitizer + UndefinedBehaviorSanitizer. After each
+# build, tools/check_build_deps.sh proves a fresh machine has every file it read.
 #
 #   tools/test.sh             both builds
 #   tools/test.sh --fast      Release build only
@@ -8,10 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/setup.sh
+tools/check_build_deps.sh build
 (cd build && ctest --output-on-failure -j "$(nproc)")
 
 if [ "${1:-}" != "--fast" ]; then
   tools/setup.sh --sanitize
+  tools/check_build_deps.sh build-asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest --output-on-failure -j "$(nproc)")
 fi

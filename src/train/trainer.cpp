@@ -380,8 +380,15 @@ TrainResult Trainer::run() {
 
   TrainResult result;
   std::string reason = stop_reason();
+  if (!reason.empty() && !last_checkpoint_.empty())
+    spdlog::warn("{} already ended ({} at step {}): nothing to train. Raise the limit (--set train.{}=...) to go on, "
+                 "or give another train.run_dir to start over",
+                 run_.root(), reason, step_, reason);
   while (reason.empty()) {
-    train_update();
+    if (!train_update()) {  // skipped (non-finite): the step did not advance, so nothing to validate or save
+      reason = stop_reason();
+      continue;
+    }
     const bool at_end = !stop_reason().empty();
     // A run validates at its interval and once more at its end (not when a signal asks it to hurry).
     const auto pause_start = Clock::now();  // validation and saving stay out of tokens/s

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -203,6 +204,47 @@ TEST(Training, NonFiniteGradientsSkipTheUpdate) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("3 non-finite updates in a row"), std::string::npos) << e.what();
   }
+}
+
+int count_lines_with(const std::string& path, const std::string& needle) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+// A skipped update leaves the step where it was: it must not validate or save that step again.
+TEST(Training, SkippedUpdateNeitherValidatesNorSavesAgain) {
+  TempDir dir;
+  TrainHooks hooks;
+  std::set<int64_t> poisoned;
+  hooks.after_backward = [&](int64_t step, const nn::NamedParameters& parameters) {
+    // Poison the first try of step 1 (step 0 is a multiple of everything) and of step 5 (right after the
+    // validation at step 4).
+    if ((step != 1 && step != 5) || !poisoned.insert(step).second) return;
+    const_cast<float*>(parameters.front().second.grad().data())[0] = std::numeric_limits<float>::quiet_NaN();
+  };
+  const TrainResult result =
+      train(tiny_config(dir, {"train.max_steps=8", "train.valid_every=4", "train.save_every=4", "train.early_stopping=2"}),
+            hooks);
+  EXPECT_EQ(poisoned.size(), 2u);
+  EXPECT_EQ(result.steps, 8);
+  EXPECT_EQ(count_lines_with(dir.path("run/metrics.jsonl"), "\"type\":\"valid\""), 2);  // steps 4 and 8
+  EXPECT_FALSE(std::filesystem::exists(dir.path("run/checkpoints/step-00000000.ckpt")));
+  EXPECT_EQ(result.stop_reason, "max_steps");
+}
+
+// Training a finished run again says so and changes nothing.
+TEST(Training, ResumingAFinishedRunTrainsNothing) {
+  TempDir dir;
+  const Config config = tiny_config(dir, {"train.max_steps=3", "train.valid_every=0"});
+  const TrainResult first = train(config);
+  const auto written = std::filesystem::last_write_time(first.last_checkpoint);
+  const TrainResult again = train(config);
+  EXPECT_EQ(again.steps, 3);
+  EXPECT_EQ(again.stop_reason, "max_steps");
+  EXPECT_EQ(again.last_checkpoint, first.last_checkpoint);
+  EXPECT_EQ(std::filesystem::last_write_time(again.last_checkpoint), written);
 }
 
 TEST(Training, AveragingTwoCheckpointsGivesTheMeanOfTheirParameters) {
