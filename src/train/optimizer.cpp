@@ -1,5 +1,6 @@
 #include "rosetta/train/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -73,16 +74,25 @@ void Adam::restore(const Checkpoint& checkpoint) {
   steps_ = std::stoll(checkpoint.text("state/adam_steps"));
 }
 
+// Squares summed over fixed blocks in parallel, then the block sums added in
+// block order: the same result for any thread count and any run (OpenMP's
+// reduction adds partial sums in the order threads arrive).
 double global_grad_norm(const nn::NamedParameters& parameters) {
+  constexpr int64_t kBlock = 16384;
   double total = 0.0;
+  std::vector<double> partial;
   for (const auto& [name, var] : parameters) {
     if (!var.grad().defined()) continue;
     const float* g = var.grad().data();
-    const int64_t n = var.grad().numel();
-    double sum = 0.0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(g[i]) * g[i];
-    total += sum;
+    const int64_t n = var.grad().numel(), blocks = (n + kBlock - 1) / kBlock;
+    partial.assign(blocks, 0.0);
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b) {
+      double sum = 0.0;
+      for (int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) sum += static_cast<double>(g[i]) * g[i];
+      partial[b] = sum;
+    }
+    for (const double p : partial) total += p;
   }
   return std::sqrt(total);
 }

@@ -180,6 +180,25 @@ TEST(CrossEntropyValues, StableForHugeLogits) {
   EXPECT_NEAR(loss, 0.0, 1e-5);
 }
 
+// The loss sums do not depend on how rows are split between threads.
+TEST(CrossEntropyValues, SumsAreTheSameForAnyThreadCount) {
+  const Tensor logits = testing::random_tensor({997, 301}, 7);
+  std::vector<int32_t> targets(997);
+  for (size_t i = 0; i < targets.size(); ++i) targets[i] = static_cast<int32_t>((i * 37) % 301);
+  std::vector<kernels::CrossEntropySums> sums;
+  const int before = num_threads();
+  for (const int threads : {1, 3, 4}) {
+    set_num_threads(threads);
+    Tensor lse = Tensor::empty({997});
+    sums.push_back(kernels::cross_entropy_forward(logits, targets, 0.1f, -1, lse));
+  }
+  set_num_threads(before);
+  for (const auto& s : sums) {
+    EXPECT_EQ(s.loss, sums[0].loss);  // bit for bit
+    EXPECT_EQ(s.nll, sums[0].nll);
+  }
+}
+
 TEST(DropoutValues, DropsAboutPAndScalesTheRest) {
   Var x(Tensor::full({100000}, 1.0f));
   Rng rng(11);
@@ -282,6 +301,26 @@ TEST(PrimitiveCache, ReusesPrimitivesForARepeatedShape) {
   ops::matmul(a, Var(testing::random_tensor({7, 6}, 3)));
   EXPECT_EQ(kernels::dnnl_ctx::cache_misses(), after_first + 1);
   EXPECT_LE(kernels::dnnl_ctx::cache_size(), 256u);  // bounded
+}
+
+// Values baked into primitives that print alike to 6 decimals must not share one.
+TEST(PrimitiveCache, KeysTellApartValuesThatPrintAlike) {
+  const Tensor x = Tensor::full({2, 3}, 1.0f), a = Tensor::full({2, 2}, 1.0f), b = Tensor::full({2, 2}, 1.0f);
+  for (const float alpha : {1e-7f, 3e-7f}) {  // both "0.000000"
+    Tensor y = Tensor::empty({2, 3});
+    kernels::affine(x, alpha, 0.0f, y);
+    EXPECT_FLOAT_EQ(y.data()[0], alpha);
+    Tensor c = Tensor::empty({2, 2});
+    kernels::matmul(a, b, c, {.alpha = alpha});
+    EXPECT_FLOAT_EQ(c.data()[0], 2 * alpha);
+  }
+  // Layer norm of [0, 2e-3]: mean 1e-3, variance 1e-6, so y[1] = 1e-3 / sqrt(1e-6 + eps).
+  const Tensor row = Tensor::from_vector({1, 2}, {0.0f, 2e-3f}), gain = Tensor::full({2}, 1.0f), bias = Tensor::full({2}, 0.0f);
+  for (const float eps : {1e-7f, 4e-7f}) {
+    Tensor y = Tensor::empty({1, 2}), mean = Tensor::empty({1}), variance = Tensor::empty({1});
+    kernels::layer_norm_forward(row, gain, bias, eps, y, mean, variance);
+    EXPECT_NEAR(y.data()[1], 1e-3 / std::sqrt(1e-6 + static_cast<double>(eps)), 1e-4);
+  }
 }
 
 TEST(PrimitiveCache, ReserveRaisesTheBound) {

@@ -18,6 +18,7 @@
 #include "rosetta/eval/bleu.h"
 #include "rosetta/model/checkpoint.h"
 #include "rosetta/train/stop_signal.h"
+#include "rosetta/train/optimizer.h"
 #include "rosetta/train/trainer.h"
 #include "testing/temp_dir.h"
 
@@ -245,6 +246,32 @@ TEST(Training, ResumingAFinishedRunTrainsNothing) {
   EXPECT_EQ(again.stop_reason, "max_steps");
   EXPECT_EQ(again.last_checkpoint, first.last_checkpoint);
   EXPECT_EQ(std::filesystem::last_write_time(again.last_checkpoint), written);
+}
+
+// The gradient norm sets the clip factor: it must not depend on how the work is split between threads.
+TEST(GradNorm, SameBitsForAnyThreadCountAndAgreesWithDouble) {
+  nn::NamedParameters parameters;
+  double expected = 0;
+  for (int k = 0; k < 3; ++k) {
+    Var p(Tensor::full({1000 + 77777 * k}, 0.0f), true, concat("p", k));
+    Tensor g = Tensor::empty(p.shape());
+    Rng rng(10 + k);
+    for (int64_t i = 0; i < g.numel(); ++i) {
+      g.data()[i] = rng.uniform() - 0.5f;
+      expected += static_cast<double>(g.data()[i]) * g.data()[i];
+    }
+    p.set_grad(g);
+    parameters.emplace_back(p.name(), p);
+  }
+  const int before = num_threads();
+  std::vector<double> norms;
+  for (const int threads : {1, 3, 4}) {
+    set_num_threads(threads);
+    norms.push_back(global_grad_norm(parameters));
+  }
+  set_num_threads(before);
+  EXPECT_NEAR(norms[0], std::sqrt(expected), 1e-9 * std::sqrt(expected));
+  for (const double n : norms) EXPECT_EQ(n, norms[0]);  // bit for bit
 }
 
 TEST(Training, AveragingTwoCheckpointsGivesTheMeanOfTheirParameters) {

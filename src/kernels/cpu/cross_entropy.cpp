@@ -4,6 +4,8 @@
 // oneDNN subtraction and exp, so no [N, V] tensor outlives the forward.
 // Matches torch.nn.functional.cross_entropy(label_smoothing=eps,
 // ignore_index=...): the smoothing mass spreads over all V classes.
+#include <vector>
+
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 
@@ -33,8 +35,10 @@ CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<i
   const float* lp = log_probs.data();
   const float* x = logits.data();
   float* lse = logsumexp.data();
-  double total = 0.0, total_nll = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total, total_nll)
+  // Per-row terms added in row order afterwards: the same sums for any thread
+  // count and run (an OpenMP reduction adds in the order threads arrive).
+  std::vector<double> row_loss(rows, 0.0), row_nll(rows, 0.0);
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = lp + r * vocab;
     lse[r] = x[r * vocab] - row[0];  // log p = x - lse in every column
@@ -44,8 +48,13 @@ CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<i
     for (int64_t v = 0; v < vocab; ++v) sum += row[v];
     const double nll = -static_cast<double>(row[targets[r]]);
     const double smooth = -static_cast<double>(sum) / static_cast<double>(vocab);
-    total += (1.0 - smoothing) * nll + smoothing * smooth;
-    total_nll += nll;
+    row_loss[r] = (1.0 - smoothing) * nll + smoothing * smooth;
+    row_nll[r] = nll;
+  }
+  double total = 0.0, total_nll = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    total += row_loss[r];
+    total_nll += row_nll[r];
   }
   return {total, total_nll};
 }

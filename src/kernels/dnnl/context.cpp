@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <charconv>
 #include <cstdlib>
 #include <list>
@@ -93,6 +94,11 @@ void key_append(std::string& key, const Shape& shape) {
     key += ',';
   }
   key += ']';
+}
+
+void key_append(std::string& key, float value) {
+  key += 'f';
+  append_number(key, static_cast<int64_t>(std::bit_cast<uint32_t>(value)));
 }
 
 void key_append(std::string& key, const Tensor& t) {

@@ -23,6 +23,9 @@ dnnl::memory memory_of(const Tensor& t);
 // Appends a shape and strides to a cache key.
 void key_append(std::string& key, const Tensor& t);
 void key_append(std::string& key, const Shape& shape);
+// Appends a value baked into a primitive (a scale, an epsilon) by its exact
+// bits: two values that print alike must not share a primitive.
+void key_append(std::string& key, float value);
 
 // Attributes every primitive is made with: a scratchpad we pass at execution
 // (oneDNN's own is shared and may only run on the thread that made the

@@ -60,8 +60,9 @@ namespace {
 
 Entry eltwise_forward_entry(dnnl::algorithm algorithm, const Tensor& x, float alpha,
                                    float beta) {
-  std::string key = "eltwise_fwd" + std::to_string(static_cast<int>(algorithm)) + "," +
-                    std::to_string(alpha) + "," + std::to_string(beta);
+  std::string key = "eltwise_fwd" + std::to_string(static_cast<int>(algorithm));
+  key_append(key, alpha);
+  key_append(key, beta);
   key_append(key, x);
   return cached(key, [&] {
     dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, desc_of(x),

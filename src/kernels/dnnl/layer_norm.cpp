@@ -20,7 +20,8 @@ Shape stat_shape(const Tensor& x) {
 }
 
 Entry layer_norm_forward_entry(const Tensor& x, float eps) {
-  std::string key = "layernorm_fwd" + std::to_string(eps);
+  std::string key = "layernorm_fwd";
+  key_append(key, eps);
   key_append(key, x);
   return cached(key, [&] {
     const Shape stats = stat_shape(x);
@@ -58,7 +59,8 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gain,
   check(dy.shape() == x.shape() && dx.shape() == x.shape() && dy.is_contiguous(),
         "layer norm backward shapes ", shape_text(x.shape()), ", ", shape_text(dy.shape()));
   if (x.numel() == 0) return;
-  std::string key = "layernorm_bwd" + std::to_string(eps);
+  std::string key = "layernorm_bwd";
+  key_append(key, eps);
   key_append(key, x);
   const Entry entry = cached(key, [&] {
     const auto hint = typed_pd<dnnl::layer_normalization_forward::primitive_desc>(

@@ -33,7 +33,7 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions
   key_append(key, c);
   key += options.bias ? "bias" : "";
   key += options.accumulate ? "acc" : "";
-  key += std::to_string(options.alpha);
+  key_append(key, options.alpha);
   const int rank = c.ndim();
   const Entry entry = cached(key, [&] {
     dnnl::memory::desc bias_desc;
