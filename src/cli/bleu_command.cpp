@@ -60,7 +60,7 @@ void add_bleu_command(CLI::App& app) {
       if (o->json) {
         std::cout << concat("{\"name\":\"BLEU\",\"score\":", json_number(b.score), ",\"counts\":", json_array(b.counts), ",\"totals\":",
                             json_array(b.totals), ",\"bp\":", json_number(b.bp), ",\"sys_len\":", b.sys_len, ",\"ref_len\":", b.ref_len,
-                            ",\"signature\":\"", b.signature, "\"}")
+                            ",\"signature\":", json_string(b.signature), "}")
                   << "\n";
       } else {
         std::cout << b.format() << "\n";
@@ -68,7 +68,7 @@ void add_bleu_command(CLI::App& app) {
     }
     if (want_chrf) {
       const ChrfResult c = corpus_chrf(hyps, refs, o->lowercase);
-      if (o->json) std::cout << concat("{\"name\":\"chrF2\",\"score\":", json_number(c.score), ",\"signature\":\"", c.signature, "\"}") << "\n";
+      if (o->json) std::cout << concat("{\"name\":\"chrF2\",\"score\":", json_number(c.score), ",\"signature\":", json_string(c.signature), "}") << "\n";
       else std::cout << c.format() << "\n";
     }
   });

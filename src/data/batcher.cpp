@@ -1,6 +1,7 @@
 #include "rosetta/data/batcher.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "rosetta/error.h"
@@ -57,6 +58,10 @@ Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices
   std::vector<std::vector<int32_t>> src(indices.size()), tgt(indices.size());
   if (sampling.enabled) {
     check(sampling.vocabularies && corpus.has_text(), "subword sampling needs the vocabularies and the corpus text");
+    const auto rows = static_cast<int64_t>(indices.size());
+    const int64_t unlimited = std::numeric_limits<int64_t>::max();
+    const int64_t max_len = sampling.max_len > 0 ? sampling.max_len : unlimited;
+    const int64_t tgt_cap = std::min(max_len, sampling.batch_tokens > 0 ? sampling.batch_tokens / rows : unlimited);
     Tokenizer::sample_with_seed(sampling_seed, [&] {
       for (size_t k = 0; k < indices.size(); ++k) {
         src[k] = sampling.vocabularies->source->encode_sampled(std::string(corpus.src_text(indices[k])), sampling.alpha);
@@ -64,6 +69,10 @@ Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices
         tgt[k] = sampling.vocabularies->target->encode_sampled(std::string(corpus.tgt_text(indices[k])), sampling.alpha);
       }
     });
+    for (size_t k = 0; k < indices.size(); ++k) {  // + EOS on the target
+      if (static_cast<int64_t>(src[k].size()) > max_len) src[k].assign(corpus.src(indices[k]).begin(), corpus.src(indices[k]).end());
+      if (static_cast<int64_t>(tgt[k].size()) + 1 > tgt_cap) tgt[k].assign(corpus.tgt(indices[k]).begin(), corpus.tgt(indices[k]).end());
+    }
   } else {
     for (size_t k = 0; k < indices.size(); ++k) {
       src[k].assign(corpus.src(indices[k]).begin(), corpus.src(indices[k]).end());

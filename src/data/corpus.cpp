@@ -1,7 +1,6 @@
 #include "rosetta/data/corpus.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,7 +9,10 @@
 
 #include "rosetta/data/text_file.h"
 #include "rosetta/error.h"
+#include "rosetta/io/atomic_file.h"
+#include "rosetta/io/stable_hash.h"
 #include "rosetta/model/token_matrix.h"
+#include "rosetta/tensor/threads.h"
 
 namespace rosetta {
 
@@ -39,38 +41,41 @@ size_t ParallelCorpus::bytes() const {
          (src_text_offsets_.capacity() + tgt_text_offsets_.capacity()) * sizeof(uint64_t);
 }
 
+uint64_t ParallelCorpus::fingerprint() const {
+  StableHasher hasher;
+  for (const SequenceStore* store : {&src_, &tgt_}) {
+    hasher.add(store->tokens().data(), store->tokens().size() * sizeof(int32_t));
+    hasher.add(store->offsets().data(), store->offsets().size() * sizeof(uint64_t));
+  }
+  return hasher.value();
+}
+
 // The on-disk cache of an encoded corpus: valid only for the same files
 // (path, size, time), vocabularies and filter.
 class CorpusCache {
  public:
   static std::string key(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter) {
-    std::string k = concat("v1|", paths.src, "|", paths.tgt);
+    std::string k = concat("v2|", paths.src, "|", paths.tgt);
     for (const auto& p : {paths.src, paths.tgt})
       k += concat("|", fs::file_size(p), "|", fs::last_write_time(p).time_since_epoch().count());
-    k += concat("|", std::hash<std::string>{}(vocabularies.source->serialized()), "|",
-                std::hash<std::string>{}(vocabularies.target->serialized()), "|", filter.max_len, "|",
-                filter.max_length_ratio);
+    k += concat("|", stable_hash_hex(vocabularies.source->serialized()), "|",
+                stable_hash_hex(vocabularies.target->serialized()), "|", filter.max_len, "|", filter.max_length_ratio);
     return k;
   }
 
   static std::string path(const std::string& dir, const std::string& key) {
-    return (fs::path(dir) / concat("corpus.", std::hash<std::string>{}(key), ".bin")).string();
+    return (fs::path(dir) / concat("corpus.", stable_hash_hex(key), ".bin")).string();
   }
 
   static void write(const std::string& file, const std::string& key, const ParallelCorpus& c, const CorpusStats& s) {
-    fs::create_directories(fs::path(file).parent_path());
-    const std::string tmp = concat(file, ".tmp.", ::getpid());
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      put_string(out, key);
-      out.write(reinterpret_cast<const char*>(&s), sizeof(s));
-      for (const SequenceStore* store : {&c.src_, &c.tgt_}) {
-        put_vector(out, store->tokens_);
-        put_vector(out, store->offsets_);
-      }
-      check(out.good(), "cannot write corpus cache ", tmp);
+    AtomicFile out(file);
+    put_string(out, key);
+    out.write_value(s);
+    for (const SequenceStore* store : {&c.src_, &c.tgt_}) {
+      put_vector(out, store->tokens_);
+      put_vector(out, store->offsets_);
     }
-    fs::rename(tmp, file);
+    out.commit();
   }
 
   // False (and nothing changed) when the file is absent, stale or damaged.
@@ -94,10 +99,9 @@ class CorpusCache {
   }
 
  private:
-  static void put_string(std::ofstream& out, const std::string& s) {
-    const uint64_t n = s.size();
-    out.write(reinterpret_cast<const char*>(&n), sizeof(n));
-    out.write(s.data(), static_cast<std::streamsize>(n));
+  static void put_string(AtomicFile& out, const std::string& s) {
+    out.write_value<uint64_t>(s.size());
+    out.write(s);
   }
   static bool get_string(std::ifstream& in, std::string& s) {
     uint64_t n = 0;
@@ -106,10 +110,9 @@ class CorpusCache {
     return static_cast<bool>(in.read(s.data(), static_cast<std::streamsize>(n)));
   }
   template <typename T>
-  static void put_vector(std::ofstream& out, const std::vector<T>& v) {
-    const uint64_t n = v.size();
-    out.write(reinterpret_cast<const char*>(&n), sizeof(n));
-    out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T)));
+  static void put_vector(AtomicFile& out, const std::vector<T>& v) {
+    out.write_value<uint64_t>(v.size());
+    out.write(v.data(), v.size() * sizeof(T));
   }
   template <typename T>
   static bool get_vector(std::ifstream& in, std::vector<T>& v) {
@@ -178,11 +181,22 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
     const int64_t n = static_cast<int64_t>(src_lines.size());
     src_ids.assign(n, {});
     tgt_ids.assign(n, {});
-#pragma omp parallel for schedule(dynamic, 256)
-    for (int64_t i = 0; i < n; ++i) {  // SentencePiece encoding is const and thread-safe
-      src_ids[i] = vocabularies.source->encode(src_lines[i]);
-      tgt_ids[i] = vocabularies.target->encode(tgt_lines[i]);
-    }
+    const int64_t first_line = stats.lines + 1;
+    parallel_for(n, [&](int64_t i) {  // SentencePiece encoding is const and thread-safe
+      const auto where = [&](const std::string& path, const Error& e) {
+        return Error(concat(path, ":", first_line + i, ": ", e.what()));
+      };
+      try {
+        src_ids[i] = vocabularies.source->encode(src_lines[i]);
+      } catch (const Error& e) {
+        throw where(paths.src, e);
+      }
+      try {
+        tgt_ids[i] = vocabularies.target->encode(tgt_lines[i]);
+      } catch (const Error& e) {
+        throw where(paths.tgt, e);
+      }
+    });
     for (int64_t i = 0; i < n; ++i) {
       ++stats.lines;
       auto& s = src_ids[i];

@@ -1,17 +1,21 @@
 #include "rosetta/model/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <string_view>
 
 #include "rosetta/error.h"
+#include "rosetta/io/atomic_file.h"
 
 namespace rosetta {
+
+// Numbers are stored as the machine holds them, and every machine we build
+// for is little-endian: the format is little-endian.
+static_assert(std::endian::native == std::endian::little, "checkpoints are little-endian; this machine is not");
 
 namespace {
 
@@ -50,24 +54,18 @@ class Reader {
   size_t pos_ = 0;
 };
 
-uint32_t crc32_of(std::string_view bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
+uLong crc32_update(uLong crc, const char* bytes, size_t size) {
   size_t pos = 0;
-  while (pos < bytes.size()) {
-    const uInt chunk = static_cast<uInt>(std::min<size_t>(bytes.size() - pos, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + pos), chunk);
+  while (pos < size) {  // zlib takes 32-bit lengths
+    const uInt chunk = static_cast<uInt>(std::min<size_t>(size - pos, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes + pos), chunk);
     pos += chunk;
   }
-  return static_cast<uint32_t>(crc);
+  return crc;
 }
 
-void write_all(int fd, const std::string& bytes, const std::string& path) {
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) throw Error(concat("cannot write ", path, ": ", std::strerror(errno)));
-    written += static_cast<size_t>(n);
-  }
+uint32_t crc32_of(std::string_view bytes) {
+  return static_cast<uint32_t>(crc32_update(crc32(0L, Z_NULL, 0), bytes.data(), bytes.size()));
 }
 
 }  // namespace
@@ -84,56 +82,54 @@ const Tensor* Checkpoint::find_tensor(const std::string& name) const {
   return nullptr;
 }
 
+// Streams the records straight from the tensors into the file, the CRC
+// computed on the way: saving holds no copy of the training state.
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
-  std::string payload;
+  uint64_t payload_size = 0;
+  for (const auto& [name, value] : checkpoint.texts) payload_size += 1 + 4 + name.size() + 8 + value.size();
+  for (const auto& [name, tensor] : checkpoint.tensors)
+    payload_size += 1 + 4 + name.size() + 4 + 8 * tensor.shape().size() + sizeof(float) * tensor.numel();
+
+  AtomicFile file(path);
+  file.write(kMagic, sizeof(kMagic));
+  file.write_value<uint32_t>(kCheckpointVersion);
+  file.write_value<uint32_t>(0);
+  file.write_value<uint64_t>(payload_size);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  uint64_t written = 0;
+  const auto emit = [&](const void* data, size_t bytes) {
+    file.write(data, bytes);
+    crc = crc32_update(crc, static_cast<const char*>(data), bytes);
+    written += bytes;
+  };
+  const auto emit_header = [&](uint8_t kind, const std::string& name) {
+    const auto name_size = static_cast<uint32_t>(name.size());
+    emit(&kind, 1);
+    emit(&name_size, 4);
+    emit(name.data(), name.size());
+  };
   for (const auto& [name, value] : checkpoint.texts) {
-    put<uint8_t>(payload, kText);
-    put<uint32_t>(payload, static_cast<uint32_t>(name.size()));
-    payload += name;
-    put<uint64_t>(payload, value.size());
-    payload += value;
+    emit_header(kText, name);
+    const uint64_t size = value.size();
+    emit(&size, 8);
+    emit(value.data(), value.size());
   }
   for (const auto& [name, tensor] : checkpoint.tensors) {
-    put<uint8_t>(payload, kTensor);
-    put<uint32_t>(payload, static_cast<uint32_t>(name.size()));
-    payload += name;
-    put<uint32_t>(payload, static_cast<uint32_t>(tensor.ndim()));
-    for (int64_t d : tensor.shape()) put<int64_t>(payload, d);
-    const std::vector<float> values = tensor.to_vector();
-    payload.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+    emit_header(kTensor, name);
+    const auto rank = static_cast<uint32_t>(tensor.ndim());
+    emit(&rank, 4);
+    for (const int64_t d : tensor.shape()) emit(&d, 8);
+    if (tensor.is_contiguous()) {
+      emit(tensor.data(), sizeof(float) * tensor.numel());
+    } else {
+      const std::vector<float> values = tensor.to_vector();
+      emit(values.data(), sizeof(float) * values.size());
+    }
   }
-  std::string file(kMagic, sizeof(kMagic));
-  put<uint32_t>(file, kCheckpointVersion);
-  put<uint32_t>(file, 0);
-  put<uint64_t>(file, payload.size());
-  file += payload;
-  put<uint32_t>(file, crc32_of(payload));
-  file.append(kEndMagic, sizeof(kEndMagic));
-
-  const std::filesystem::path target(path);
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error(concat("cannot create ", temporary, ": ", std::strerror(errno)));
-  try {
-    write_all(fd, file, temporary);
-    if (::fsync(fd) != 0) throw Error(concat("cannot flush ", temporary, ": ", std::strerror(errno)));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    ::unlink(temporary.c_str());
-    throw Error(concat("cannot rename ", temporary, " to ", path, ": ", std::strerror(errno)));
-  }
-  // Make the rename itself durable.
-  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  check(written == payload_size, "checkpoint ", path, ": wrote ", written, " payload bytes, planned ", payload_size);
+  file.write_value<uint32_t>(static_cast<uint32_t>(crc));
+  file.write(kEndMagic, sizeof(kEndMagic));
+  file.commit();
 }
 
 Checkpoint load_checkpoint(const std::string& path, const std::function<bool(const std::string&)>& keep_tensor) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 
 #include "rosetta/data/batcher.h"
@@ -15,6 +16,8 @@
 #include "rosetta/decode/translator.h"
 #include "rosetta/error.h"
 #include "rosetta/eval/bleu.h"
+#include "rosetta/io/atomic_file.h"
+#include "rosetta/io/stable_hash.h"
 #include "rosetta/json.h"
 #include "rosetta/model/checkpoint.h"
 #include "rosetta/model/transformer.h"
@@ -62,16 +65,6 @@ class ProgressLine {
   bool shown_ = false;
 };
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = concat(path, ".tmp.", ::getpid());
-  {
-    std::ofstream out(tmp);
-    out << text;
-    check(out.good(), "cannot write ", tmp);
-  }
-  fs::rename(tmp, path);
-}
-
 struct ValidationResult {
   double loss = 0, nll = 0, bleu = -1;
   std::string signature;
@@ -88,6 +81,10 @@ class Trainer {
   void load_data();
   std::optional<Checkpoint> find_checkpoint();
   void restore(const Checkpoint& checkpoint);
+  // What the batch plan and the data position depend on, as checkpoint records.
+  std::map<std::string, std::string> plan_records(size_t batches) const;
+  // A resumed run must see the plan its data position indexes.
+  void check_plan(const std::map<std::string, std::string>& now) const;
   Checkpoint snapshot() const;
   // Writes a step checkpoint and prunes old ones; returns what it wrote.
   Checkpoint save_checkpoint_now();
@@ -120,6 +117,9 @@ class Trainer {
   int64_t bad_validations_ = 0;
   int64_t nonfinite_in_row_ = 0;
   double elapsed_before_ = 0;
+  std::map<std::string, std::string> plan_;             // this run's plan records
+  std::map<std::string, std::string> resumed_plan_;     // the checkpoint's, when resuming
+  std::string resumed_from_;
 
   // Progress since the last log line.
   Clock::time_point started_ = Clock::now();
@@ -158,7 +158,7 @@ std::optional<Checkpoint> Trainer::find_checkpoint() {
     try {
       Checkpoint c = load_checkpoint(path);
       spdlog::info("resuming from {}", path);
-      last_checkpoint_ = path;
+      last_checkpoint_ = resumed_from_ = path;
       return c;
     } catch (const Error& e) {
       spdlog::warn("skipping a damaged checkpoint: {}", e.what());
@@ -179,6 +179,7 @@ Checkpoint Trainer::snapshot() const {
   c.texts["state/best_bleu"] = json_number(best_bleu_);
   c.texts["state/bad_validations"] = std::to_string(bad_validations_);
   c.texts["state/elapsed"] = json_number(elapsed());
+  for (const auto& [key, value] : plan_) c.texts[key] = value;
   store_parameters(*model_, c);
   adam_->save(c);
   if (ema_) ema_->save(c);
@@ -196,6 +197,46 @@ void Trainer::restore(const Checkpoint& c) {
   best_bleu_ = std::stod(c.text("state/best_bleu"));
   bad_validations_ = std::stoll(c.text("state/bad_validations"));
   elapsed_before_ = std::stod(c.text("state/elapsed"));
+  for (const auto& [key, value] : c.texts)
+    if (key.rfind("state/plan/", 0) == 0) resumed_plan_[key] = value;
+}
+
+std::map<std::string, std::string> Trainer::plan_records(size_t batches) const {
+  const auto& t = config_.train;
+  return {{"state/plan/batch_tokens", std::to_string(t.batch_tokens)},
+          {"state/plan/seed", std::to_string(t.seed)},
+          {"state/plan/update_freq", std::to_string(t.update_freq)},
+          {"state/plan/corpus", hex64(train_corpus_.fingerprint())},
+          {"state/plan/batches", std::to_string(batches)}};
+}
+
+void Trainer::check_plan(const std::map<std::string, std::string>& now) const {
+  if (resumed_from_.empty()) return;
+  if (resumed_plan_.empty()) {
+    spdlog::warn("{} predates batch-plan records: cannot check that train.batch_tokens, train.seed and the training "
+                 "data are those it was trained with",
+                 resumed_from_);
+    return;
+  }
+  const auto stored = [&](const std::string& key) {
+    const auto it = resumed_plan_.find(key);
+    return it == resumed_plan_.end() ? std::string("?") : it->second;
+  };
+  for (const char* key : {"batch_tokens", "seed"}) {
+    const std::string record = concat("state/plan/", key), was = stored(record);
+    check(was == now.at(record), "cannot resume from ", resumed_from_, ": train.", key, " is ", now.at(record),
+          " but the run was trained with ", was, ", and its saved data position indexes the batches that value made. Set "
+          "it back (--set train.", key, "=", was, ") or start a new train.run_dir");
+  }
+  check(stored("state/plan/corpus") == now.at("state/plan/corpus") &&
+            stored("state/plan/batches") == now.at("state/plan/batches"),
+        "cannot resume from ", resumed_from_, ": the training data are not those the run was trained with (data.train "
+        "files, the vocabulary, data.max_len or data.max_length_ratio changed), and its saved data position indexes "
+        "the old batches. Restore them or start a new train.run_dir");
+  if (stored("state/plan/update_freq") != now.at("state/plan/update_freq"))
+    spdlog::warn("train.update_freq is {}, the run was trained with {}: training goes on from the same batch, but "
+                 "no longer repeats what an uninterrupted run would have done",
+                 now.at("state/plan/update_freq"), stored("state/plan/update_freq"));
 }
 
 Checkpoint Trainer::save_checkpoint_now() {
@@ -336,7 +377,7 @@ ValidationResult Trainer::validate() {
                              json_number(std::exp(r.nll)), ",\"valid_bleu\":", json_number(r.bleu), ",\"bleu_signature\":",
                              json_string(r.signature), ",\"elapsed_sec\":", json_number(elapsed()), "}"));
   bleu_series_.emplace_back(static_cast<double>(step_), r.bleu);
-  write_text_atomically(run_.path("progress.svg"), progress_svg(loss_series_, bleu_series_));
+  write_file_atomically(run_.path("progress.svg"), progress_svg(loss_series_, bleu_series_));
   return r;
 }
 
@@ -358,7 +399,7 @@ TrainResult Trainer::run() {
   set_num_threads(static_cast<int>(t.threads));
   std::optional<Checkpoint> resume = find_checkpoint();
   prepare_vocabularies(resume ? &*resume : nullptr);
-  write_text_atomically(run_.path("config.yaml"), to_yaml(config_));
+  write_file_atomically(run_.path("config.yaml"), to_yaml(config_));
   load_data();
   ModelConfig model_config = config_.model;
   model_config.src_vocab_size = vocabularies_.source->vocab_size();
@@ -372,9 +413,12 @@ TrainResult Trainer::run() {
   if (resume) restore(*resume);
   resume.reset();
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
+  plan_ = plan_records(plan.size());
+  check_plan(plan_);
   spdlog::info("model: {} parameters; training: {} pairs in {} batches an epoch; {} threads", model_->parameter_count(),
                train_corpus_.size(), plan.size(), num_threads());
-  const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &vocabularies_};
+  const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &vocabularies_, t.batch_tokens,
+                                 config_.data.max_len};
   stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling);
   started_ = window_start_ = Clock::now();
 
@@ -450,7 +494,8 @@ void average_checkpoints(const std::vector<std::string>& inputs, const std::stri
     }
     if (k + 1 == inputs.size()) {
       result.texts["config"] = c.text("config");
-      result.texts["vocab"] = c.text("vocab");
+      // The vocabularies as stored: "vocab" (joint) or "vocab/src" and "vocab/tgt".
+      Vocabularies::from_texts(c.texts, inputs[k]).store(result.texts);
       result.texts["state/step"] = c.has_text("state/step") ? c.text("state/step") : "0";
       for (size_t p = 0; p < params.size(); ++p) {
         Tensor mean = Tensor::empty(params[p].second->shape());

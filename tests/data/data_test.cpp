@@ -262,5 +262,33 @@ TEST_F(Batching, SamplingChangesSegmentationsButKeepsTheText) {
   }
 }
 
+// Samples are usually longer than the best segmentation; the plan was cut on
+// the latter. With a high sampling temperature (alpha small) samples grow a lot:
+// every batch must still keep rows x longest target within batch_tokens, and
+// every sentence within max_len.
+TEST_F(Batching, SampledBatchesKeepTheTokenBudgetAndTheLengthLimit) {
+  const int64_t budget = 120, max_len = 24;
+  const ParallelCorpus filtered = ParallelCorpus::load({src_, tgt_}, *vocabularies_, {max_len, 0}, "", true);
+  const BatchPlan plan = make_batches(filtered, budget, 3);
+  const SubwordSampling sampling{.enabled = true, .alpha = 0.01f, .vocabularies = vocabularies_,
+                                 .batch_tokens = budget, .max_len = max_len};
+  const SubwordSampling unclamped{.enabled = true, .alpha = 0.01f, .vocabularies = vocabularies_};
+  int64_t over_budget_without = 0, sampled_rows = 0;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    for (uint64_t seed : {1, 2, 3}) {
+      const Batch b = collate(filtered, plan[i], sampling, seed);
+      EXPECT_LE(b.tgt_out.rows * b.tgt_out.cols, budget) << "batch " << i;
+      EXPECT_LE(b.src.cols, max_len) << "batch " << i;
+      EXPECT_LE(b.tgt_out.cols, max_len) << "batch " << i;
+      const Batch u = collate(filtered, plan[i], unclamped, seed);
+      over_budget_without += u.tgt_out.rows * u.tgt_out.cols > budget;
+      for (int64_t r = 0; r < b.tgt_out.rows; ++r)
+        sampled_rows += b.tgt_out.cols != u.tgt_out.cols || b.tgt_out.at(r, 0) != filtered.tgt(plan[i][r])[0];
+    }
+  }
+  EXPECT_GT(over_budget_without, 0);  // the test can fail: without the limits, samples break the budget
+  EXPECT_GT(sampled_rows, 0);         // and with them, sampling still happens
+}
+
 }  // namespace
 }  // namespace rosetta

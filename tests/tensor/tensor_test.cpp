@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "rosetta/error.h"
 #include "rosetta/tensor/random.h"
 #include "rosetta/tensor/tensor.h"
+#include "rosetta/tensor/threads.h"
 
 namespace rosetta {
 namespace {
@@ -128,6 +130,26 @@ TEST(Allocator, ReusesFreedBlocksInsteadOfAskingTheSystem) {
   EXPECT_LE(reused.cached_bytes, freed.cached_bytes - 12345 * 4);
   EXPECT_GE(reused.live_bytes, 12345 * 4);
   EXPECT_GE(reused.peak_live_bytes, reused.live_bytes);
+}
+
+// An exception inside the parallel loop reaches the caller (the first by
+// index), instead of terminating the process.
+TEST(ParallelFor, RethrowsTheFirstFailureByIndex) {
+  const int before = num_threads();
+  set_num_threads(2);
+  std::vector<int> done(5000, 0);
+  try {
+    parallel_for(5000, [&](int64_t i) {
+      if (i == 4100 || i == 1300) throw Error(concat("bad item ", i));
+      done[i] = 1;
+    });
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "bad item 1300");
+  }
+  set_num_threads(before);
+  EXPECT_EQ(done[0], 1);
+  EXPECT_EQ(done[4999], 1);  // the other items still ran
 }
 
 }  // namespace

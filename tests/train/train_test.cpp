@@ -126,6 +126,41 @@ TEST_P(Resume, ResumedRunRepeatsTheUninterruptedOneExactly) {
 
 INSTANTIATE_TEST_SUITE_P(Sampling, Resume, ::testing::Bool());
 
+std::string resume_error(const Config& config) {
+  try {
+    train(config);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The saved data position indexes one batch plan: resuming with what made another must say so, naming the key.
+TEST(Resume, RefusesAChangedBatchPlanNamingWhatChanged) {
+  TempDir dir;
+  train(tiny_config(dir, {"train.max_steps=2", "train.valid_every=0"}));
+  const std::string tokens = resume_error(tiny_config(dir, {"train.max_steps=4", "train.batch_tokens=64"}));
+  EXPECT_NE(tokens.find("train.batch_tokens is 64"), std::string::npos) << tokens;
+  const std::string seed = resume_error(tiny_config(dir, {"train.max_steps=4", "train.seed=99"}));
+  EXPECT_NE(seed.find("train.seed is 99"), std::string::npos) << seed;
+  const std::string filter = resume_error(tiny_config(dir, {"train.max_steps=4", "data.max_len=6"}));
+  EXPECT_NE(filter.find("training data are not those"), std::string::npos) << filter;
+  // update_freq regroups the same batches: allowed, with a warning.
+  EXPECT_EQ(train(tiny_config(dir, {"train.max_steps=4", "train.update_freq=2"})).steps, 4);
+}
+
+// OpenMP's reductions add in arrival order; ours do not, so runs repeat bit for bit at any thread count.
+TEST(Training, TwoRunsWithFourThreadsGiveIdenticalLosses) {
+  TempDir a, b;
+  const std::vector<std::string> settings = {"train.max_steps=6", "train.log_every=1", "train.valid_every=0",
+                                             "train.threads=4"};
+  train(tiny_config(a, settings));
+  train(tiny_config(b, settings));
+  const auto la = logged_losses(a.path("run/metrics.jsonl")), lb = logged_losses(b.path("run/metrics.jsonl"));
+  ASSERT_EQ(la.size(), 6u);
+  EXPECT_EQ(la, lb);
+}
+
 // A toy translation task with disjoint source and target words, so each side
 // gets its own vocabulary (vocab.joint: false).
 TEST(Training, SeparateVocabulariesPerSide) {
@@ -288,6 +323,19 @@ TEST(Training, AveragingTwoCheckpointsGivesTheMeanOfTheirParameters) {
   }
   EXPECT_GT(checked, 10);
   EXPECT_NO_THROW(load_model(dir.path("avg.ckpt")));  // self-contained
+}
+
+TEST(Training, AveragingKeepsPerSideVocabularies) {
+  TempDir dir;
+  train(tiny_config(dir, {"train.max_steps=4", "train.save_every=2", "train.valid_every=0", "vocab.joint=false",
+                          "model.tie_embeddings=decoder"}));
+  const std::string a = dir.path("run/checkpoints/step-00000002.ckpt"), b = dir.path("run/checkpoints/step-00000004.ckpt");
+  average_checkpoints({a, b}, dir.path("avg.ckpt"));
+  const Checkpoint avg = load_checkpoint(dir.path("avg.ckpt")), cb = load_checkpoint(b);
+  EXPECT_FALSE(avg.has_text("vocab"));
+  EXPECT_EQ(avg.text("vocab/src"), cb.text("vocab/src"));
+  EXPECT_EQ(avg.text("vocab/tgt"), cb.text("vocab/tgt"));
+  EXPECT_NO_THROW(load_model(dir.path("avg.ckpt")));
 }
 
 TEST(Training, BadDataStopsWithAClearError) {

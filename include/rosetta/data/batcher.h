@@ -36,10 +36,17 @@ struct SubwordSampling {
   bool enabled = false;
   float alpha = 0.1f;
   const Vocabularies* vocabularies = nullptr;
+  // The limits the batch plan and the length filter were made with, on the
+  // deterministic segmentations: a sampled one may be longer.
+  int64_t batch_tokens = 0;  // 0: no budget
+  int64_t max_len = 0;       // tokens incl. EOS, each side; 0: no limit
 };
 // With sampling, the segmentations are a function of sampling_seed alone
 // (BatchStream derives it from the run's seed and the batch's position, so
-// a resumed run samples what an uninterrupted one would have).
+// a resumed run samples what an uninterrupted one would have). A sample that
+// would break a limit (the target longer than batch_tokens / rows - 1 with
+// EOS, either side longer than max_len) gives way to the sentence's
+// deterministic segmentation, which the plan and the filter admitted.
 Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices,
               const SubwordSampling& sampling = {}, uint64_t sampling_seed = 0);
 

@@ -40,6 +40,8 @@ class SequenceStore {
   int64_t length(size_t i) const { return static_cast<int64_t>(offsets_[i + 1] - offsets_[i]); }
   int64_t total_tokens() const { return static_cast<int64_t>(tokens_.size()); }
   size_t bytes() const { return tokens_.capacity() * sizeof(int32_t) + offsets_.capacity() * sizeof(uint64_t); }
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+  const std::vector<uint64_t>& offsets() const { return offsets_; }
 
  private:
   friend class CorpusCache;
@@ -64,6 +66,8 @@ class ParallelCorpus {
   std::string_view src_text(size_t i) const;
   std::string_view tgt_text(size_t i) const;
   size_t bytes() const;
+  // A stable hash of the encoded pairs: equal for the same files, vocabularies and filter.
+  uint64_t fingerprint() const;
 
  private:
   friend class CorpusCache;

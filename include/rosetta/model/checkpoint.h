@@ -5,8 +5,10 @@
 // Layout: "RSTACKPT", u32 format version, u32 flags, u64 payload bytes,
 // payload, u32 CRC-32 of the payload, "RSTAEND\0". The payload is a list of
 // records: u8 kind (1 text, 2 tensor), u32 name length, name, then for text
-// u64 length + bytes, for a tensor u32 rank, i64 extents, f32 values.
-// Files are written to a temporary name, flushed to disk and renamed, so a
+// u64 length + bytes, for a tensor u32 rank, i64 extents, f32 values. All
+// numbers are little-endian (the build refuses a big-endian machine).
+// Records stream from the tensors into the file (no copy of the state is
+// made); the file is written atomically (rosetta/io/atomic_file.h), so a
 // crash never leaves a half-written checkpoint under the real name.
 #pragma once
 
