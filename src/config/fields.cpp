@@ -119,6 +119,8 @@ std::vector<Field> fields(Config& c) {
       text("train.run_dir", t.run_dir, "run folder: checkpoints, metrics.jsonl, logs; a run resumes from it"),
       number("train.seed", t.seed, "seed of initialisation, dropout and shuffling"),
       number("train.threads", t.threads, "CPU threads"),
+      choice("train.precision", t.precision, {{"fp32", PrecisionChoice::fp32}, {"bf16", PrecisionChoice::bf16}, {"auto", PrecisionChoice::automatic}},
+             "matmul precision: fp32, bf16 (fp32 accumulation; weights, optimizer, loss and statistics stay fp32), or auto (bf16 where the CPU has native bf16 dot products)"),
       number("train.batch_tokens", t.batch_tokens, "padded target tokens a batch"),
       number("train.update_freq", t.update_freq, "batches accumulated per update"),
       number("train.max_steps", t.max_steps, "stop after this many updates (0: no limit)"),

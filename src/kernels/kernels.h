@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "rosetta/tensor/tensor.h"
@@ -19,6 +20,17 @@ void reserve_primitive_cache(size_t primitives);  // room for at least this many
 // ---- layout (oneDNN reorder) -------------------------------------------
 void copy(const Tensor& src, Tensor& dst);  // same shape, any strides on both
 Tensor contiguous(const Tensor& t);         // t itself when already contiguous
+
+// ---- precision ------------------------------------------------------------
+// Matmuls compute in fp32, or with bf16 inputs (rounded on the way in, the
+// strided views converted as they are) and fp32 accumulation and output.
+// Process-wide; every other kernel stays fp32.
+enum class Precision { fp32, bf16 };
+void set_matmul_precision(Precision precision);
+Precision matmul_precision();
+// oneDNN's best ISA with native bf16 dot products on this CPU ("avx512_core_amx",
+// "avx512_core_bf16"), or "" when bf16 would be emulated.
+std::string native_bf16_isa();
 
 // ---- matmul (oneDNN matmul) -------------------------------------------
 // c[..., M, N] = alpha * a[..., M, K] @ b[..., K, N] (+ bias[N]) (+ c when

@@ -22,6 +22,7 @@
 #include "rosetta/model/checkpoint.h"
 #include "rosetta/model/transformer.h"
 #include "rosetta/ops/engine_stats.h"
+#include "rosetta/ops/precision.h"
 #include "rosetta/tensor/threads.h"
 #include "rosetta/train/optimizer.h"
 #include "rosetta/train/progress_plot.h"
@@ -397,6 +398,11 @@ std::string Trainer::stop_reason() const {
 TrainResult Trainer::run() {
   const auto& t = config_.train;
   set_num_threads(static_cast<int>(t.threads));
+  std::string precision_why;
+  const char* precision_setting = t.precision == PrecisionChoice::bf16 ? "bf16"
+                                  : t.precision == PrecisionChoice::automatic ? "auto" : "fp32";
+  const ops::PrecisionScope precision(ops::resolve_precision(precision_setting, &precision_why));
+  spdlog::info("precision: {}", precision_why);
   std::optional<Checkpoint> resume = find_checkpoint();
   prepare_vocabularies(resume ? &*resume : nullptr);
   write_file_atomically(run_.path("config.yaml"), to_yaml(config_));

@@ -17,6 +17,7 @@
 #include "rosetta/error.h"
 #include "rosetta/eval/bleu.h"
 #include "rosetta/model/checkpoint.h"
+#include "rosetta/ops/precision.h"
 #include "rosetta/train/stop_signal.h"
 #include "rosetta/train/optimizer.h"
 #include "rosetta/train/trainer.h"
@@ -125,6 +126,27 @@ TEST_P(Resume, ResumedRunRepeatsTheUninterruptedOneExactly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sampling, Resume, ::testing::Bool());
+
+// bf16 matmuls are as deterministic as fp32 ones: a resumed bf16 run repeats the uninterrupted one.
+TEST(Resume, Bf16RunResumesBitForBit) {
+  if (ops::native_bf16_isa().empty()) GTEST_SKIP() << "no native bf16 on this CPU";
+  TempDir straight_dir, resumed_dir;
+  const std::vector<std::string> common = {"train.log_every=1", "train.valid_every=0", "train.save_every=1000",
+                                           "train.precision=bf16", "model.dropout=0.1"};
+  auto with = [&](std::string steps) {
+    std::vector<std::string> all = common;
+    all.push_back("train.max_steps=" + steps);
+    return all;
+  };
+  train(tiny_config(straight_dir, with("12")));
+  train(tiny_config(resumed_dir, with("6")));
+  train(tiny_config(resumed_dir, with("12")));
+  const auto a = logged_losses(straight_dir.path("run/metrics.jsonl"));
+  const auto b = logged_losses(resumed_dir.path("run/metrics.jsonl"));
+  ASSERT_EQ(a.size(), 12u);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(ops::precision(), ops::Precision::fp32);  // the run's precision ends with the run
+}
 
 std::string resume_error(const Config& config) {
   try {

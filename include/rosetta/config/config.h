@@ -41,11 +41,14 @@ struct VocabConfig {
 
 enum class OptimizerKind { adam, adamw };
 enum class ScheduleKind { inverse_sqrt, constant, linear };
+// Matmul precision (the rest stays fp32); automatic: bf16 where the CPU has native bf16 dot products.
+enum class PrecisionChoice { fp32, bf16, automatic };
 
 struct TrainConfig {
   std::string run_dir = "runs/default";
   uint64_t seed = 1;
   int64_t threads = 2;
+  PrecisionChoice precision = PrecisionChoice::fp32;
   int64_t batch_tokens = 4096;     // padded target tokens a batch
   int64_t update_freq = 1;         // batches a parameter update (gradient accumulation)
   int64_t max_steps = 0;           // 0: no limit

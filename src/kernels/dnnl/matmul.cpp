@@ -1,6 +1,9 @@
 // Matrix products through oneDNN matmul. Transposed operands arrive as
 // strided views and are handed to oneDNN as such (no copy); if oneDNN has no
-// implementation for a layout, the operand is made contiguous first.
+// implementation for a layout, the operand is made contiguous first. In bf16
+// the inputs are rounded into bf16 copies with the same strides (one oneDNN
+// reorder each) and the product accumulates and lands in fp32.
+#include <atomic>
 #include <utility>
 
 #include "context.h"
@@ -12,6 +15,32 @@ namespace rosetta::kernels {
 using namespace dnnl_ctx;
 
 namespace {
+
+std::atomic<Precision> current_precision{Precision::fp32};
+
+// A bf16 copy of a (possibly strided) f32 tensor, with the same strides.
+struct Bf16Operand {
+  Tensor storage;  // holds the bf16 values, two to a float
+  dnnl::memory::desc desc;
+  dnnl::memory memory() const { return dnnl::memory(desc, engine(), const_cast<float*>(storage.data())); }
+};
+
+Bf16Operand to_bf16(const Tensor& t) {
+  int64_t span = 1;  // elements from the first to the last one the view reaches
+  for (int i = 0; i < t.ndim(); ++i) span += (t.dim(i) - 1) * t.strides()[i];
+  Bf16Operand out;
+  out.storage = Tensor::empty({(span + 1) / 2});
+  out.desc = dnnl::memory::desc(dnnl::memory::dims(t.shape().begin(), t.shape().end()), dnnl::memory::data_type::bf16,
+                                dnnl::memory::dims(t.strides().begin(), t.strides().end()));
+  std::string key = "to_bf16";
+  key_append(key, t);
+  const Entry entry = cached(key, [&] {
+    dnnl::reorder::primitive_desc pd(engine(), desc_of(t), engine(), out.desc, attributes());
+    return Entry{dnnl::reorder(pd), pd};
+  });
+  execute(entry, {{DNNL_ARG_FROM, memory_of(t)}, {DNNL_ARG_TO, out.memory()}});
+  return out;
+}
 
 // oneDNN wants all three operands of one rank: prepend unit batch extents.
 Tensor with_rank(const Tensor& t, int rank) {
@@ -34,6 +63,13 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions
   key += options.bias ? "bias" : "";
   key += options.accumulate ? "acc" : "";
   key_append(key, options.alpha);
+  const bool bf16 = current_precision.load(std::memory_order_relaxed) == Precision::bf16;
+  key += bf16 ? "bf16" : "";
+  Bf16Operand a16, b16;
+  if (bf16) {
+    a16 = to_bf16(a);
+    b16 = to_bf16(b);
+  }
   const int rank = c.ndim();
   const Entry entry = cached(key, [&] {
     dnnl::memory::desc bias_desc;
@@ -49,12 +85,13 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions
       ops.append_sum(1.0f);
       attr.set_post_ops(ops);
     }
-    dnnl::matmul::desc desc(desc_of(a), desc_of(b), bias_desc, desc_of(c));
+    dnnl::matmul::desc desc(bf16 ? a16.desc : desc_of(a), bf16 ? b16.desc : desc_of(b), bias_desc, desc_of(c));
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     return Entry{dnnl::matmul(pd), pd};
   });
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, memory_of(a)}, {DNNL_ARG_WEIGHTS, memory_of(b)}, {DNNL_ARG_DST, memory_of(c)}};
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, bf16 ? a16.memory() : memory_of(a)},
+                                             {DNNL_ARG_WEIGHTS, bf16 ? b16.memory() : memory_of(b)},
+                                             {DNNL_ARG_DST, memory_of(c)}};
   Tensor bias;  // outlives execute(): the memory object only borrows its data
   if (options.bias) {
     Shape bias_shape(rank, 1);
@@ -74,6 +111,17 @@ bool matrix_layout_ok(const Tensor& t) {
 }
 
 }  // namespace
+
+void set_matmul_precision(Precision precision) { current_precision = precision; }
+Precision matmul_precision() { return current_precision; }
+
+std::string native_bf16_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    default: return "";
+  }
+}
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options) {
   check(a.ndim() >= 2 && b.ndim() >= 2, "matmul needs matrices, got ", shape_text(a.shape()),

@@ -1,0 +1,84 @@
+// bf16 matmuls against fp32 within bf16's stated tolerance, and training in
+// bf16 that still resumes bit for bit. Gradient checks stay in fp32
+// (gradcheck_test.cpp); these tests are what bf16 is held to.
+//
+// Tolerance: each input is rounded to the nearest bf16 (8 significant bits,
+// relative error <= 2^-9), so each product a_ik * b_kj is within
+// (2^-8 + 2^-18) of the exact one, and fp32 accumulation adds at most
+// K * 2^-24 of the sum of magnitudes: |c_bf16 - c_fp32| <= (2^-8 + K * 2^-23) * sum_k |a_ik| |b_kj|.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/kernels.h"
+#include "rosetta/error.h"
+#include "rosetta/ops/ops.h"
+#include "rosetta/ops/precision.h"
+#include "testing/gradcheck.h"
+
+namespace rosetta {
+namespace {
+
+bool have_bf16() { return !ops::native_bf16_isa().empty(); }
+
+// c = a @ b with both precisions; checks the bound element by element and
+// that bf16 really ran (some element differs).
+void expect_within_bf16_bound(const Tensor& a, const Tensor& b, const kernels::MatmulOptions& options = {}) {
+  const int64_t m = a.dim(-2), k = a.dim(-1), n = b.dim(-1);
+  Tensor c32 = Tensor::full({m, n}, 0.5f), c16 = Tensor::full({m, n}, 0.5f);
+  {
+    ops::PrecisionScope fp32(ops::Precision::fp32);
+    kernels::matmul(a, b, c32, options);
+  }
+  {
+    ops::PrecisionScope bf16(ops::Precision::bf16);
+    kernels::matmul(a, b, c16, options);
+  }
+  const std::vector<float> va = kernels::contiguous(a).to_vector(), vb = kernels::contiguous(b).to_vector();
+  double max_diff = 0;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double magnitude = 0;
+      for (int64_t q = 0; q < k; ++q) magnitude += std::fabs(va[i * k + q] * vb[q * n + j]);
+      const double bound = (std::ldexp(1.0, -8) + k * std::ldexp(1.0, -23)) * std::fabs(options.alpha) * magnitude + 1e-6;
+      const double diff = std::fabs(c16.data()[i * n + j] - c32.data()[i * n + j]);
+      ASSERT_LE(diff, bound) << "at " << i << "," << j;
+      max_diff = std::max(max_diff, diff);
+    }
+  EXPECT_GT(max_diff, 0.0) << "bf16 gave fp32's exact result: the bf16 path did not run";
+}
+
+TEST(Bf16Matmul, PlainAndTransposedOperandsWithinTheBound) {
+  if (!have_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  const Tensor a = testing::random_tensor({37, 300}, 1), b = testing::random_tensor({300, 53}, 2);
+  expect_within_bf16_bound(a, b);
+  const Tensor at = testing::random_tensor({300, 37}, 3), bt = testing::random_tensor({53, 300}, 4);
+  expect_within_bf16_bound(at.transpose(0, 1), bt.transpose(0, 1));  // strided views, as the backward passes them
+  expect_within_bf16_bound(a, b, {.alpha = 0.125f});
+}
+
+TEST(Bf16Matmul, BiasAndAccumulateStayFp32) {
+  if (!have_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  const Tensor a = testing::random_tensor({16, 64}, 5), b = testing::random_tensor({64, 24}, 6);
+  const Tensor bias = testing::random_tensor({24}, 7);
+  expect_within_bf16_bound(a, b, {.bias = &bias});
+  expect_within_bf16_bound(a, b, {.accumulate = true});
+  // The bias itself is added in fp32: with a zero product the output is the bias exactly.
+  Tensor c = Tensor::empty({16, 24});
+  ops::PrecisionScope bf16(ops::Precision::bf16);
+  kernels::matmul(Tensor::zeros({16, 64}), b, c, {.bias = &bias});
+  for (int64_t j = 0; j < 24; ++j) EXPECT_EQ(c.data()[j], bias.data()[j]);
+}
+
+TEST(Precision, AutoPicksBf16OnlyWithNativeSupportAndSaysWhy) {
+  std::string why;
+  EXPECT_EQ(ops::resolve_precision("fp32", &why), ops::Precision::fp32);
+  EXPECT_EQ(ops::resolve_precision("bf16", &why), ops::Precision::bf16);
+  const ops::Precision automatic = ops::resolve_precision("auto", &why);
+  EXPECT_EQ(automatic, have_bf16() ? ops::Precision::bf16 : ops::Precision::fp32);
+  EXPECT_NE(why.find(have_bf16() ? ops::native_bf16_isa() : "no native bf16"), std::string::npos) << why;
+  EXPECT_THROW(ops::resolve_precision("fp16"), Error);
+}
+
+}  // namespace
+}  // namespace rosetta
