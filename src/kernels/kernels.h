@@ -95,15 +95,15 @@ void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx);
 // Label-smoothed cross-entropy over rows of logits [N, V]. Per row:
 // (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v]; rows whose target
 // is ignore_id count nothing. Returns the summed loss and the summed plain
-// negative log-likelihood in double, and writes each row's log-sum-exp [N]
-// for the backward (the log-probabilities themselves are not kept).
+// negative log-likelihood in double, and writes the softmax into probs [N, V]
+// for the backward.
 struct CrossEntropySums {
   double loss = 0, nll = 0;
 };
 CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                                       float smoothing, int32_t ignore_id, Tensor& logsumexp);
-// dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
-void cross_entropy_backward(const Tensor& logits, const Tensor& logsumexp, const std::vector<int32_t>& targets,
-                            float smoothing, int32_t ignore_id, float scale, Tensor& dlogits);
+                                       float smoothing, int32_t ignore_id, Tensor& probs);
+// In place: probs becomes dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
+void cross_entropy_backward(Tensor& probs, const std::vector<int32_t>& targets, float smoothing, int32_t ignore_id,
+                            float scale);
 
 }  // namespace rosetta::kernels

@@ -13,17 +13,16 @@ Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float 
   int64_t counted = 0;
   for (int32_t t : targets) counted += t != ignore_id;
   check(counted > 0, "cross_entropy: every target is the ignored id ", ignore_id);
-  Tensor logsumexp = Tensor::empty({x.dim(0)});
-  const auto sums = kernels::cross_entropy_forward(x, targets, smoothing, ignore_id, logsumexp);
+  Tensor probs = Tensor::empty(x.shape());
+  const auto sums = kernels::cross_entropy_forward(x, targets, smoothing, ignore_id, probs);
   if (nll) *nll = sums.nll / static_cast<double>(counted);
   const float inv_count = 1.0f / static_cast<float>(counted);
   Tensor loss = Tensor::scalar(static_cast<float>(sums.loss / static_cast<double>(counted)));
+  // The backward needs only the probabilities, and turns them into the gradient where they lie.
   return Var::from_op(loss, {logits},
-                      [logits = logits.sink(), x, targets, smoothing, ignore_id, logsumexp, inv_count](const Tensor& g) {
-                        Tensor dx = Tensor::empty(x.shape());
-                        kernels::cross_entropy_backward(x, logsumexp, targets, smoothing, ignore_id,
-                                                        g.item() * inv_count, dx);
-                        logits.accumulate_grad(dx);
+                      [logits = logits.sink(), probs, targets, smoothing, ignore_id, inv_count](const Tensor& g) mutable {
+                        kernels::cross_entropy_backward(probs, targets, smoothing, ignore_id, g.item() * inv_count);
+                        logits.accumulate_grad(std::move(probs));
                       });
 }
 

@@ -1,9 +1,12 @@
-// Label-smoothed cross-entropy on oneDNN's log-softmax. The forward needs
-// only sums over each row of log-probabilities and keeps each row's
-// log-sum-exp; the backward rebuilds the softmax from the logits with one
-// oneDNN subtraction and exp, so no [N, V] tensor outlives the forward.
+// Label-smoothed cross-entropy on oneDNN's softmax. The forward writes the
+// probabilities (one pass) and reads the logits once more for each row's sum
+// and largest value, which give the loss without a log-probability tensor;
+// the backward turns the probabilities into the gradient in place (one
+// pass). The logits are not needed after the forward.
 // Matches torch.nn.functional.cross_entropy(label_smoothing=eps,
 // ignore_index=...): the smoothing mass spreads over all V classes.
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -24,30 +27,37 @@ void check_args(const Tensor& logits, const std::vector<int32_t>& targets, float
 }  // namespace
 
 CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                                       float smoothing, int32_t ignore_id, Tensor& logsumexp) {
+                                       float smoothing, int32_t ignore_id, Tensor& probs) {
   check_args(logits, targets, smoothing);
+  check(probs.shape() == logits.shape() && probs.is_contiguous(), "cross_entropy probabilities shape ",
+        shape_text(probs.shape()));
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   for (int64_t r = 0; r < rows; ++r)
     check(targets[r] == ignore_id || (targets[r] >= 0 && targets[r] < vocab), "target id ",
           targets[r], " in row ", r, " is outside the vocabulary of ", vocab);
-  Tensor log_probs = Tensor::empty(logits.shape());
-  softmax_forward(logits, log_probs, true);
-  const float* lp = log_probs.data();
+  softmax_forward(logits, probs, false);
+  const float* p = probs.data();
   const float* x = logits.data();
-  float* lse = logsumexp.data();
-  // Per-row terms added in row order afterwards: the same sums for any thread
-  // count and run (an OpenMP reduction adds in the order threads arrive).
+  // Per row: log p[v] = x[v] - lse, and lse = x[j] - log p[j] at the row's
+  // largest logit j (p[j] >= 1/V: no underflow). The sums are added in row
+  // order afterwards: the same for any thread count and run (an OpenMP
+  // reduction adds in the order threads arrive).
   std::vector<double> row_loss(rows, 0.0), row_nll(rows, 0.0);
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = lp + r * vocab;
-    lse[r] = x[r * vocab] - row[0];  // log p = x - lse in every column
     if (targets[r] == ignore_id) continue;
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t v = 0; v < vocab; ++v) sum += row[v];
-    const double nll = -static_cast<double>(row[targets[r]]);
-    const double smooth = -static_cast<double>(sum) / static_cast<double>(vocab);
+    const float* xr = x + r * vocab;
+    float sum = 0.0f, largest = xr[0];
+#pragma omp simd reduction(+ : sum) reduction(max : largest)
+    for (int64_t v = 0; v < vocab; ++v) {
+      sum += xr[v];
+      largest = std::max(largest, xr[v]);
+    }
+    int64_t j = 0;
+    while (xr[j] != largest) ++j;
+    const double lse = static_cast<double>(xr[j]) - std::log(static_cast<double>(p[r * vocab + j]));
+    const double nll = lse - static_cast<double>(xr[targets[r]]);
+    const double smooth = lse - static_cast<double>(sum) / static_cast<double>(vocab);  // mean of -log p
     row_loss[r] = (1.0 - smoothing) * nll + smoothing * smooth;
     row_nll[r] = nll;
   }
@@ -59,15 +69,12 @@ CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<i
   return {total, total_nll};
 }
 
-void cross_entropy_backward(const Tensor& logits, const Tensor& logsumexp, const std::vector<int32_t>& targets,
-                            float smoothing, int32_t ignore_id, float scale, Tensor& dlogits) {
-  check_args(logits, targets, smoothing);
-  check(dlogits.shape() == logits.shape() && dlogits.is_contiguous(), "cross_entropy backward shape ",
-        shape_text(dlogits.shape()));
-  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
-  binary(BinaryOp::sub, logits, logsumexp.view({rows, 1}), dlogits);
-  exp(dlogits, dlogits);  // softmax
-  float* g = dlogits.data();
+void cross_entropy_backward(Tensor& probs, const std::vector<int32_t>& targets, float smoothing, int32_t ignore_id,
+                            float scale) {
+  check(probs.ndim() == 2 && probs.is_contiguous() && static_cast<int64_t>(targets.size()) == probs.dim(0),
+        "cross_entropy backward: probabilities ", shape_text(probs.shape()), " for ", targets.size(), " targets");
+  const int64_t rows = probs.dim(0), vocab = probs.dim(1);
+  float* g = probs.data();
   const float uniform = smoothing / static_cast<float>(vocab);
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
