@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "rosetta/error.h"
+#include "rosetta/ops/precision.h"
 #include "rosetta/tensor/threads.h"
 
 namespace rosetta {
@@ -30,6 +31,7 @@ Translator::Translator(const Transformer& model, const Vocabularies& vocabularie
 }
 
 std::vector<Translation> Translator::translate(const std::vector<std::string>& lines, int64_t first_line) const {
+  const ops::FrozenWeightsScope frozen;  // the weights stay put while we decode: bf16 copies are made once
   const size_t n = lines.size();
   std::vector<Translation> out(n);
   std::vector<std::vector<int32_t>> sources(n);

@@ -28,6 +28,13 @@ Tensor contiguous(const Tensor& t);         // t itself when already contiguous
 enum class Precision { fp32, bf16 };
 void set_matmul_precision(Precision precision);
 Precision matmul_precision();
+// Inside a frozen-weights scope (nested scopes count) weights do not change,
+// so the bf16 copy of a matmul's b operand flagged b_is_weight is made once
+// and kept (translation reads the same weights every step); the copies go
+// when the outermost scope ends.
+void begin_frozen_weights();
+void end_frozen_weights();
+size_t frozen_weight_copies();  // bf16 copies held
 // oneDNN's best ISA with native bf16 dot products on this CPU ("avx512_core_amx",
 // "avx512_core_bf16"), or "" when bf16 would be emulated.
 std::string native_bf16_isa();
@@ -40,6 +47,7 @@ struct MatmulOptions {
   const Tensor* bias = nullptr;
   float alpha = 1.0f;
   bool accumulate = false;
+  bool b_is_weight = false;  // a parameter: see begin_frozen_weights()
 };
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options = {});
 

@@ -57,7 +57,7 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   const Tensor x2 = kernels::contiguous(x.value()).view({-1, in});  // [R, In]
   Tensor y = Tensor::empty({x2.dim(0), out_width});                  // [R, Out]
   kernels::matmul(x2, t_last(weight.value()), y,
-                  {.bias = bias.defined() ? &bias.value() : nullptr});
+                  {.bias = bias.defined() ? &bias.value() : nullptr, .b_is_weight = true});
   Shape out_shape = x.shape();
   out_shape.back() = out_width;
   return Var::from_op(y.view(out_shape), {x, weight, bias}, [x = x.sink(), x2, w = weight.value(),

@@ -40,4 +40,8 @@ Precision resolve_precision(const std::string& setting, std::string* why) {
   return Precision::bf16;
 }
 
+FrozenWeightsScope::FrozenWeightsScope() { kernels::begin_frozen_weights(); }
+FrozenWeightsScope::~FrozenWeightsScope() { kernels::end_frozen_weights(); }
+size_t frozen_weight_copies() { return kernels::frozen_weight_copies(); }
+
 }  // namespace rosetta::ops

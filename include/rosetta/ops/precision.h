@@ -34,4 +34,16 @@ class PrecisionScope {
   Precision previous_;
 };
 
+// Promises that no parameter changes inside the scope (translation,
+// validation), so bf16 matmuls keep one bf16 copy of each weight instead of
+// rounding it at every call. Scopes nest; the copies go with the outermost.
+class FrozenWeightsScope {
+ public:
+  FrozenWeightsScope();
+  ~FrozenWeightsScope();
+  FrozenWeightsScope(const FrozenWeightsScope&) = delete;
+  FrozenWeightsScope& operator=(const FrozenWeightsScope&) = delete;
+};
+size_t frozen_weight_copies();
+
 }  // namespace rosetta::ops

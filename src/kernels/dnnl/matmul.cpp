@@ -4,6 +4,10 @@
 // the inputs are rounded into bf16 copies with the same strides (one oneDNN
 // reorder each) and the product accumulates and lands in fp32.
 #include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
 #include <utility>
 
 #include "context.h"
@@ -42,6 +46,34 @@ Bf16Operand to_bf16(const Tensor& t) {
   return out;
 }
 
+// bf16 copies of weights, kept while weights are frozen.
+struct FrozenWeights {
+  std::mutex mutex;
+  int depth = 0;
+  std::map<std::string, Bf16Operand> copies;  // by address, shape and strides
+};
+
+FrozenWeights& frozen() {
+  static FrozenWeights instance;
+  return instance;
+}
+
+Bf16Operand weight_to_bf16(const Tensor& t) {
+  FrozenWeights& f = frozen();
+  std::string key;
+  {
+    std::lock_guard lock(f.mutex);
+    if (f.depth == 0) return to_bf16(t);
+    key = std::to_string(reinterpret_cast<uintptr_t>(t.data()));
+    key_append(key, t);
+    if (const auto it = f.copies.find(key); it != f.copies.end()) return it->second;
+  }
+  Bf16Operand copy = to_bf16(t);  // outside the lock: other threads go on
+  std::lock_guard lock(f.mutex);
+  if (f.depth > 0) f.copies.emplace(key, copy);
+  return copy;
+}
+
 // oneDNN wants all three operands of one rank: prepend unit batch extents.
 Tensor with_rank(const Tensor& t, int rank) {
   if (t.ndim() == rank) return t;
@@ -68,7 +100,7 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions
   Bf16Operand a16, b16;
   if (bf16) {
     a16 = to_bf16(a);
-    b16 = to_bf16(b);
+    b16 = options.b_is_weight ? weight_to_bf16(b) : to_bf16(b);
   }
   const int rank = c.ndim();
   const Entry entry = cached(key, [&] {
@@ -111,6 +143,21 @@ bool matrix_layout_ok(const Tensor& t) {
 }
 
 }  // namespace
+
+void begin_frozen_weights() {
+  std::lock_guard lock(frozen().mutex);
+  ++frozen().depth;
+}
+
+void end_frozen_weights() {
+  std::lock_guard lock(frozen().mutex);
+  if (--frozen().depth == 0) frozen().copies.clear();
+}
+
+size_t frozen_weight_copies() {
+  std::lock_guard lock(frozen().mutex);
+  return frozen().copies.size();
+}
 
 void set_matmul_precision(Precision precision) { current_precision = precision; }
 Precision matmul_precision() { return current_precision; }
