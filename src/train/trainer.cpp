@@ -455,7 +455,8 @@ void average_checkpoints(const std::vector<std::string>& inputs, const std::stri
     }
     if (k + 1 == inputs.size()) {
       result.texts["config"] = c.text("config");
-      result.texts["vocab"] = c.text("vocab");
+      for (const auto& [name, text] : c.texts)  // "vocab", or "vocab/src" and "vocab/tgt"
+        if (name == "vocab" || name.starts_with("vocab/")) result.texts[name] = text;
       result.texts["state/step"] = c.has_text("state/step") ? c.text("state/step") : "0";
       for (size_t p = 0; p < params.size(); ++p) {
         Tensor mean = Tensor::empty(params[p].second->shape());
