@@ -1,6 +1,7 @@
 #include "rosetta/data/corpus.h"
 
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -51,11 +52,12 @@ uint64_t ParallelCorpus::fingerprint() const {
 }
 
 // The on-disk cache of an encoded corpus: valid only for the same files
-// (path, size, time), vocabularies and filter.
+// (path, size, time), vocabularies and filter. A CRC-32 of everything
+// before it ends the file, so a damaged cache is never read as a corpus.
 class CorpusCache {
  public:
   static std::string key(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter) {
-    std::string k = concat("v2|", paths.src, "|", paths.tgt);
+    std::string k = concat("v3|", paths.src, "|", paths.tgt);
     for (const auto& p : {paths.src, paths.tgt})
       k += concat("|", fs::file_size(p), "|", fs::last_write_time(p).time_since_epoch().count());
     k += concat("|", stable_hash_hex(vocabularies.source->serialized()), "|",
@@ -68,28 +70,34 @@ class CorpusCache {
   }
 
   static void write(const std::string& file, const std::string& key, const ParallelCorpus& c, const CorpusStats& s) {
-    AtomicFile out(file);
-    put_string(out, key);
-    out.write_value(s);
+    Writer out{AtomicFile(file)};
+    out.put_string(key);
+    out.put(&s, sizeof(s));
     for (const SequenceStore* store : {&c.src_, &c.tgt_}) {
-      put_vector(out, store->tokens_);
-      put_vector(out, store->offsets_);
+      out.put_vector(store->tokens_);
+      out.put_vector(store->offsets_);
     }
-    out.commit();
+    out.file.write_value(static_cast<uint32_t>(out.crc));
+    out.file.commit();
   }
 
   // False (and nothing changed) when the file is absent, stale or damaged.
   static bool read(const std::string& file, const std::string& key, ParallelCorpus& c, CorpusStats& s) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return false;
+    Reader in{std::ifstream(file, std::ios::binary)};
+    if (!in.file) return false;
     std::string stored;
-    if (!get_string(in, stored) || stored != key) return false;
+    if (!in.get_string(stored) || stored != key) return false;
     ParallelCorpus loaded;
     CorpusStats stats;
-    in.read(reinterpret_cast<char*>(&stats), sizeof(stats));
+    if (!in.get(&stats, sizeof(stats))) return false;
     for (SequenceStore* store : {&loaded.src_, &loaded.tgt_})
-      if (!get_vector(in, store->tokens_) || !get_vector(in, store->offsets_)) return false;
-    if (!in || loaded.src_.offsets_.empty() || loaded.src_.size() != loaded.tgt_.size() ||
+      if (!in.get_vector(store->tokens_) || !in.get_vector(store->offsets_)) return false;
+    const uint32_t computed = static_cast<uint32_t>(in.crc);
+    uint32_t crc = 0;
+    if (!in.file.read(reinterpret_cast<char*>(&crc), sizeof(crc)) || crc != computed ||
+        in.file.peek() != std::ifstream::traits_type::eof())
+      return false;
+    if (loaded.src_.offsets_.empty() || loaded.tgt_.offsets_.empty() || loaded.src_.size() != loaded.tgt_.size() ||
         loaded.src_.offsets_.back() != loaded.src_.tokens_.size() ||
         loaded.tgt_.offsets_.back() != loaded.tgt_.tokens_.size())
       return false;
@@ -99,28 +107,48 @@ class CorpusCache {
   }
 
  private:
-  static void put_string(AtomicFile& out, const std::string& s) {
-    out.write_value<uint64_t>(s.size());
-    out.write(s);
-  }
-  static bool get_string(std::ifstream& in, std::string& s) {
-    uint64_t n = 0;
-    if (!in.read(reinterpret_cast<char*>(&n), sizeof(n)) || n > (1u << 20)) return false;
-    s.resize(n);
-    return static_cast<bool>(in.read(s.data(), static_cast<std::streamsize>(n)));
-  }
-  template <typename T>
-  static void put_vector(AtomicFile& out, const std::vector<T>& v) {
-    out.write_value<uint64_t>(v.size());
-    out.write(v.data(), v.size() * sizeof(T));
-  }
-  template <typename T>
-  static bool get_vector(std::ifstream& in, std::vector<T>& v) {
-    uint64_t n = 0;
-    if (!in.read(reinterpret_cast<char*>(&n), sizeof(n)) || n > (uint64_t{1} << 36)) return false;
-    v.resize(n);
-    return static_cast<bool>(in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(T))));
-  }
+  // Both sides keep the CRC-32 of the bytes they pass.
+  struct Writer {
+    AtomicFile file;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    void put(const void* data, size_t n) {
+      file.write(data, n);
+      crc = crc32_z(crc, static_cast<const Bytef*>(data), n);
+    }
+    void put_string(const std::string& s) {
+      const uint64_t n = s.size();
+      put(&n, sizeof(n));
+      put(s.data(), n);
+    }
+    template <typename T>
+    void put_vector(const std::vector<T>& v) {
+      const uint64_t n = v.size();
+      put(&n, sizeof(n));
+      put(v.data(), n * sizeof(T));
+    }
+  };
+  struct Reader {
+    std::ifstream file;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    bool get(void* data, size_t n) {
+      if (!file.read(static_cast<char*>(data), static_cast<std::streamsize>(n))) return false;
+      crc = crc32_z(crc, static_cast<const Bytef*>(data), n);
+      return true;
+    }
+    bool get_string(std::string& s) {
+      uint64_t n = 0;
+      if (!get(&n, sizeof(n)) || n > (1u << 20)) return false;
+      s.resize(n);
+      return get(s.data(), n);
+    }
+    template <typename T>
+    bool get_vector(std::vector<T>& v) {
+      uint64_t n = 0;
+      if (!get(&n, sizeof(n)) || n > (uint64_t{1} << 36)) return false;
+      v.resize(n);
+      return get(v.data(), n * sizeof(T));
+    }
+  };
 };
 
 namespace {
@@ -155,6 +183,8 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
     if (stats_out) *stats_out = stats;
     return corpus;
   }
+  if (use_cache && fs::exists(cache_file))
+    spdlog::warn("corpus cache {} is damaged; encoding {} / {} again", cache_file, paths.src, paths.tgt);
   if (keep_text) {
     corpus.src_text_offsets_.push_back(0);
     corpus.tgt_text_offsets_.push_back(0);

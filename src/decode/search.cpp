@@ -185,13 +185,18 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
           continuing.push_back(&cand);
         }
       }
-      if (static_cast<int64_t>(finished[sentence].size()) >= k || static_cast<int64_t>(continuing.size()) < k) continue;
+      if (static_cast<int64_t>(finished[sentence].size()) >= k || continuing.empty()) continue;
       next_alive.push_back(sentence);
-      for (const Candidate* cand : continuing) {
+      // Fewer than K continuations (a vocabulary smaller than the beam): the
+      // missing beams are dead copies of the first, scored -inf, which
+      // top_candidates never extends.
+      for (int64_t c = 0; c < k; ++c) {
+        const bool live = c < static_cast<int64_t>(continuing.size());
+        const Candidate* cand = continuing[live ? c : 0];
         const int64_t row = static_cast<int64_t>(j) * beams + cand->beam;
         rows.push_back(static_cast<int32_t>(row));
         tokens.push_back(cand->token);
-        next_scores.push_back(cand->score);
+        next_scores.push_back(live ? cand->score : kNegInf);
         std::vector<int32_t> h = history[row];
         h.push_back(cand->token);
         next_history.push_back(std::move(h));

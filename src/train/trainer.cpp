@@ -93,6 +93,8 @@ class Trainer {
   ValidationResult validate();
   void log_progress(double loss, double nll, double grad_norm, float lr);
   std::string stop_reason() const;
+  // The next batch would start epoch train.max_epochs + 1.
+  bool epochs_done(const DataPosition& position) const;
   double elapsed() const {
     return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
   }
@@ -256,6 +258,7 @@ bool Trainer::train_update() {
   std::vector<Batch> batches;
   int64_t target_tokens = 0;
   for (int64_t i = 0; i < t.update_freq; ++i) {
+    if (i > 0 && epochs_done(stream_->position())) break;  // the last update takes what is left of the last epoch
     DataPosition from;
     batches.push_back(stream_->next(&from));
     epoch_ = from.epoch;
@@ -387,12 +390,14 @@ std::string Trainer::stop_reason() const {
   if (stop_requested()) return "signal";
   if (t.max_steps > 0 && step_ >= t.max_steps) return "max_steps";
   if (t.max_time > 0 && elapsed() >= t.max_time) return "max_time";
-  // The next batch would start epoch max_epochs + 1.
-  if (t.max_epochs > 0 && data_position_.epoch >= t.max_epochs &&
-      data_position_.batch >= static_cast<int64_t>(stream_->batches_per_epoch()))
-    return "max_epochs";
+  if (epochs_done(data_position_)) return "max_epochs";
   if (t.early_stopping > 0 && bad_validations_ >= t.early_stopping) return "early_stopping";
   return "";
+}
+
+bool Trainer::epochs_done(const DataPosition& p) const {
+  const int64_t last = config_.train.max_epochs;
+  return last > 0 && (p.epoch > last || (p.epoch == last && p.batch >= static_cast<int64_t>(stream_->batches_per_epoch())));
 }
 
 TrainResult Trainer::run() {

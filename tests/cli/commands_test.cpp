@@ -3,9 +3,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "rosetta/config/config.h"
+#include "rosetta/decode/model_loader.h"
+#include "rosetta/decode/translator.h"
+#include "rosetta/model/checkpoint.h"
 #include "rosetta/train/trainer.h"
 #include "testing/run_command.h"
 #include "testing/temp_dir.h"
@@ -35,7 +39,7 @@ class Commands : public ::testing::Test {
     dir_->write_lines("train.tgt", toy.tgt);
     const Config config = load_config(ROSETTA_SOURCE_DIR "/configs/tiny.yaml",
                                       {"data.train.src=" + dir_->path("train.src"), "data.train.tgt=" + dir_->path("train.tgt"),
-                                       "train.run_dir=" + dir_->path("run"), "train.max_steps=30", "train.save_every=15",
+                                       "train.run_dir=" + dir_->path("run"), "train.max_steps=30", "train.save_every=10",
                                        "train.valid_every=0"});
     checkpoint_ = train(config).last_checkpoint;
   }
@@ -44,17 +48,38 @@ class Commands : public ::testing::Test {
   static inline std::string checkpoint_;
 };
 
+// The command sorts lines by length into batches of 2; each output line must
+// be the translation of its own input line, which the library gives here
+// for each line alone (a batch of one).
 TEST_F(Commands, TranslateKeepsLinesInOrderAndEmptyLinesEmpty) {
-  const std::string input = dir_->write_lines("in.txt", {"the dog runs", "", "a big red house in the park", "tree"});
+  const std::vector<std::string> lines = {"the dog runs", "", "a big red house in the park", "tree",
+                                          "the small child plays with a ball in the park", "a man", "",
+                                          "the cat sees a bird"};
+  const std::string input = dir_->write_lines("in.txt", lines);
   const auto r = run_command(rosetta_binary() + " translate --model " + checkpoint_ + " --input " + input + " --output " +
                              dir_->path("out.txt") + " --beam-size 3 --batch-size 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto out = lines_of(dir_->path("out.txt"));
-  ASSERT_EQ(out.size(), 4u);
-  EXPECT_EQ(out[1], "");
+  ASSERT_EQ(out.size(), lines.size());
+  const LoadedModel loaded = load_model(checkpoint_);
+  const DecodeConfig& d = loaded.config.decode;
+  const Translator alone(*loaded.model, loaded.vocabularies,
+                         {.beam_size = 3, .length_penalty = d.length_penalty, .max_length_a = d.max_length_a,
+                          .max_length_b = d.max_length_b},
+                         1, loaded.config.data.max_len);
+  std::set<std::string> distinct;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string expected = lines[i].empty() ? "" : alone.translate_best({lines[i]}).front();
+    EXPECT_EQ(out[i], expected) << "line " << i + 1 << ": " << lines[i];
+    if (!lines[i].empty()) distinct.insert(expected);
+  }
+  // Only different translations can show lines out of order.
+  EXPECT_GE(distinct.size(), 4u);
   // Standard input to standard output gives the same translations.
   const auto piped = run_command("cat " + input + " | " + rosetta_binary() + " translate -m " + checkpoint_ + " -b 3", true);
-  EXPECT_EQ(piped.output, "" + out[0] + "\n\n" + out[2] + "\n" + out[3] + "\n");
+  std::string expected_output;
+  for (const auto& line : out) expected_output += line + "\n";
+  EXPECT_EQ(piped.output, expected_output);
 }
 
 TEST_F(Commands, NBestListsScoredHypotheses) {
@@ -98,11 +123,39 @@ TEST_F(Commands, BleuPrintsSacreBleuLinesAndJson) {
   EXPECT_NE(r.output.find("line counts differ"), std::string::npos) << r.output;
 }
 
+// The run saved steps 10, 20 and 30; --last 2 must average 20 and 30, each
+// parameter the mean of theirs, loaded here from the files.
 TEST_F(Commands, AverageTheLastCheckpointsOfARun) {
   const auto r = run_command(rosetta_binary() + " average --out " + dir_->path("avg.ckpt") + " --last 2 --run-dir " +
                              dir_->path("run"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(run_command(rosetta_binary() + " info " + dir_->path("avg.ckpt")).exit_code, 0);
+  std::vector<std::string> saved;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_->path("run/checkpoints")))
+    saved.push_back(entry.path().filename().string());
+  std::sort(saved.begin(), saved.end());
+  ASSERT_EQ(saved, (std::vector<std::string>{"step-00000010.ckpt", "step-00000020.ckpt", "step-00000030.ckpt"}));
+  const Checkpoint a = load_checkpoint(dir_->path("run/checkpoints/step-00000020.ckpt"));
+  const Checkpoint b = load_checkpoint(dir_->path("run/checkpoints/step-00000030.ckpt"));
+  const Checkpoint avg = load_checkpoint(dir_->path("avg.ckpt"));
+  size_t parameters = 0, moved = 0;
+  for (const auto& [name, tensor] : a.tensors) {
+    if (!name.starts_with("param/")) continue;
+    ++parameters;
+    const Tensor* mean = avg.find_tensor(name);
+    ASSERT_NE(mean, nullptr) << name;
+    const auto va = tensor.to_vector(), vb = b.find_tensor(name)->to_vector(), v = mean->to_vector();
+    ASSERT_EQ(v.size(), va.size()) << name;
+    for (size_t i = 0; i < v.size(); ++i) {
+      ASSERT_FLOAT_EQ(v[i], static_cast<float>((static_cast<double>(va[i]) + vb[i]) / 2)) << name << "[" << i << "]";
+      moved += va[i] != vb[i];
+    }
+  }
+  EXPECT_GT(parameters, 10u);
+  EXPECT_GT(moved, 1000u);  // steps 20 and 30 differ, so the mean is neither
+  size_t averaged = 0;
+  for (const auto& [name, tensor] : avg.tensors) averaged += name.starts_with("param/");
+  EXPECT_EQ(averaged, parameters);
 }
 
 TEST_F(Commands, SigtermFinishesTheStepSavesAndExitsZero) {

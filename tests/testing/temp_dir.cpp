@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 
 #include "rosetta/tensor/random.h"
@@ -14,7 +15,9 @@ TempDir::TempDir() {
   std::string name = std::string("rosetta_") + (info ? info->test_suite_name() + std::string("_") + info->name() : "test");
   for (char& c : name)
     if (c == '/') c = '_';
-  root_ = std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+  // Numbered, so that two folders of one test are two folders.
+  static std::atomic<int> made{0};
+  root_ = std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()) + "_" + std::to_string(made++));
   std::filesystem::remove_all(root_);
   std::filesystem::create_directories(root_);
 }

@@ -347,19 +347,6 @@ TEST(Training, AveragingTwoCheckpointsGivesTheMeanOfTheirParameters) {
   EXPECT_NO_THROW(load_model(dir.path("avg.ckpt")));  // self-contained
 }
 
-TEST(Training, AveragingKeepsPerSideVocabularies) {
-  TempDir dir;
-  train(tiny_config(dir, {"train.max_steps=4", "train.save_every=2", "train.valid_every=0", "vocab.joint=false",
-                          "model.tie_embeddings=decoder"}));
-  const std::string a = dir.path("run/checkpoints/step-00000002.ckpt"), b = dir.path("run/checkpoints/step-00000004.ckpt");
-  average_checkpoints({a, b}, dir.path("avg.ckpt"));
-  const Checkpoint avg = load_checkpoint(dir.path("avg.ckpt")), cb = load_checkpoint(b);
-  EXPECT_FALSE(avg.has_text("vocab"));
-  EXPECT_EQ(avg.text("vocab/src"), cb.text("vocab/src"));
-  EXPECT_EQ(avg.text("vocab/tgt"), cb.text("vocab/tgt"));
-  EXPECT_NO_THROW(load_model(dir.path("avg.ckpt")));
-}
-
 TEST(Training, BadDataStopsWithAClearError) {
   TempDir dir;
   Config config = tiny_config(dir, {"train.max_steps=2"});

@@ -3,7 +3,8 @@
 // Beam search follows fairseq (and the PyTorch reference): scores are summed
 // log-probabilities; each step takes the best 2K of the K x V candidates of a
 // sentence; an EOS among the first K finishes a hypothesis with score
-// sum / length^A (length counts EOS); the first K others continue; a
+// sum / length^A (length counts EOS); the first K others continue (fewer
+// when the vocabulary is smaller than the beam: the other beams stay empty); a
 // sentence is done once it has K finished hypotheses; at the length cap
 // (a * source tokens + b, source EOS included) only EOS may follow. PAD and
 // BOS are never produced. Finished sentences leave the batch.

@@ -1,0 +1,21 @@
+// A run of configs/tiny.yaml on a copy task the test writes (the pattern of
+// tests/train/train_test.cpp): trains in well under a second.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rosetta/config/config.h"
+#include "testing/temp_dir.h"
+
+namespace rosetta::testing {
+
+// Lines of 2-6 words from a ten-word lexicon.
+std::vector<std::string> copy_lines(size_t n, uint64_t seed);
+
+// configs/tiny.yaml with 600 training and 40 validation pairs of the copy
+// task written into dir, the run folder dir/run, a 32-piece vocabulary and
+// then the overrides.
+Config tiny_config(const TempDir& dir, const std::vector<std::string>& overrides = {});
+
+}  // namespace rosetta::testing
