@@ -51,6 +51,31 @@ struct MatmulOptions {
 };
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options = {});
 
+// A matmul operand prepared once for several products: in bf16 precision its
+// bf16 copy (a weight inside a frozen-weights scope: the kept one), in fp32
+// the tensor itself. transposed() swaps the last two axes without a copy.
+class MatmulOperand {
+ public:
+  MatmulOperand() = default;
+  explicit MatmulOperand(const Tensor& t, bool is_weight = false);
+  MatmulOperand transposed() const;
+  MatmulOperand in_bf16() const;
+  bool is_bf16() const { return bf16_; }
+  const Shape& shape() const { return shape_; }
+  const Strides& strides() const { return strides_; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  int64_t dim(int i) const { return shape_[i < 0 ? shape_.size() + i : i]; }
+  void* data() const;
+
+ private:
+  Tensor storage_;  // f32 values, or bf16 ones two to a float
+  Shape shape_;
+  Strides strides_;
+  bool bf16_ = false;
+};
+// Batch extents of the operands may be fewer than c's (unit extents prepended).
+void matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const MatmulOptions& options = {});
+
 // ---- binary (oneDNN binary) -------------------------------------------
 // out = a (op) b, with b broadcast to a's shape (same rank, extents equal or 1).
 enum class BinaryOp { add, sub, mul };
@@ -93,6 +118,9 @@ void embedding_backward(const Tensor& dout, const std::vector<int32_t>& ids, int
 // q, out: [B, D]; keys, values: [R, D]; all contiguous.
 void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const int32_t* index,
                        int64_t stride, int64_t length, int64_t heads, float scale, Tensor& out);
+
+// dst[i] = src[i] rounded to bf16 (nearest, ties to even), as bit patterns.
+void round_to_bf16(const float* src, uint16_t* dst, int64_t n);
 
 // y = x * mask with mask[i] = 0 with probability p, else 1 / (1 - p); the
 // mask is a hash of (key, i), so the backward recomputes it instead of

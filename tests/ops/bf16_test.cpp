@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
@@ -46,6 +49,25 @@ void expect_within_bf16_bound(const Tensor& a, const Tensor& b, const kernels::M
       max_diff = std::max(max_diff, diff);
     }
   EXPECT_GT(max_diff, 0.0) << "bf16 gave fp32's exact result: the bf16 path did not run";
+}
+
+// Rounding to nearest, ties to even, on bit patterns worked out by hand.
+TEST(Bf16Rounding, NearestTiesToEvenInfAndNan) {
+  const std::vector<float> in = {1.0f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-7f + 0x1p-8f, -2.5f,
+                                 std::numeric_limits<float>::infinity(), std::numeric_limits<float>::max(),
+                                 std::numeric_limits<float>::quiet_NaN(), 0.0f, -0.0f};
+  const std::vector<uint16_t> expected = {0x3f80, 0x3f80 /* tie: even */, 0x3f82, 0x3f82 /* tie: up to even */,
+                                          0xc020, 0x7f80, 0x7f80 /* rounds to inf */, 0, 0x0000, 0x8000};
+  std::vector<uint16_t> out(in.size());
+  kernels::round_to_bf16(in.data(), out.data(), static_cast<int64_t>(in.size()));
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (std::isnan(in[i])) {
+      EXPECT_EQ(out[i] & 0x7f80, 0x7f80);
+      EXPECT_NE(out[i] & 0x7f, 0) << "NaN must stay NaN";
+    } else {
+      EXPECT_EQ(out[i], expected[i]) << "input " << in[i];
+    }
+  }
 }
 
 TEST(Bf16Matmul, PlainAndTransposedOperandsWithinTheBound) {

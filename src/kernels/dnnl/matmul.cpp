@@ -1,8 +1,10 @@
 // Matrix products through oneDNN matmul. Transposed operands arrive as
 // strided views and are handed to oneDNN as such (no copy); if oneDNN has no
 // implementation for a layout, the operand is made contiguous first. In bf16
-// the inputs are rounded into bf16 copies with the same strides (one oneDNN
-// reorder each) and the product accumulates and lands in fp32.
+// an operand is rounded into a bf16 copy with the same strides when it is
+// prepared (MatmulOperand), so an operand used by several products (an
+// activation in the forward and the backward, a gradient in two backward
+// products) is rounded once; the product accumulates and lands in fp32.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -22,35 +24,48 @@ namespace {
 
 std::atomic<Precision> current_precision{Precision::fp32};
 
-// A bf16 copy of a (possibly strided) f32 tensor, with the same strides.
-struct Bf16Operand {
-  Tensor storage;  // holds the bf16 values, two to a float
-  dnnl::memory::desc desc;
-  dnnl::memory memory() const { return dnnl::memory(desc, engine(), const_cast<float*>(storage.data())); }
-};
+// True when oneDNN's fast paths take the layout: each matrix has a unit
+// stride in one of its two last axes.
+bool matrix_layout_ok(const Tensor& t) {
+  const auto& s = t.strides();
+  const int n = t.ndim();
+  return s[n - 1] == 1 || s[n - 2] == 1;
+}
 
-Bf16Operand to_bf16(const Tensor& t) {
-  int64_t span = 1;  // elements from the first to the last one the view reaches
-  for (int i = 0; i < t.ndim(); ++i) span += (t.dim(i) - 1) * t.strides()[i];
-  Bf16Operand out;
-  out.storage = Tensor::empty({(span + 1) / 2});
-  out.desc = dnnl::memory::desc(dnnl::memory::dims(t.shape().begin(), t.shape().end()), dnnl::memory::data_type::bf16,
+// Elements from the first to the last one a view reaches.
+int64_t span_of(const Shape& shape, const Strides& strides) {
+  int64_t span = 1;
+  for (size_t i = 0; i < shape.size(); ++i) span += (shape[i] - 1) * strides[i];
+  return span;
+}
+
+// A bf16 copy of a (possibly strided) f32 tensor with the same strides: the
+// storage run converted flat when the view covers it (transposes, head
+// splits), else through a oneDNN reorder.
+Tensor to_bf16(const Tensor& t) {
+  const int64_t span = t.numel() == 0 ? 0 : span_of(t.shape(), t.strides());
+  Tensor storage = Tensor::empty({(span + 1) / 2});  // two bf16 values a float
+  if (span == t.numel()) {
+    round_to_bf16(t.data(), reinterpret_cast<uint16_t*>(storage.data()), span);
+    return storage;
+  }
+  const dnnl::memory::desc desc(dnnl::memory::dims(t.shape().begin(), t.shape().end()), dnnl::memory::data_type::bf16,
                                 dnnl::memory::dims(t.strides().begin(), t.strides().end()));
   std::string key = "to_bf16";
   key_append(key, t);
   const Entry entry = cached(key, [&] {
-    dnnl::reorder::primitive_desc pd(engine(), desc_of(t), engine(), out.desc, attributes());
+    dnnl::reorder::primitive_desc pd(engine(), desc_of(t), engine(), desc, attributes());
     return Entry{dnnl::reorder(pd), pd};
   });
-  execute(entry, {{DNNL_ARG_FROM, memory_of(t)}, {DNNL_ARG_TO, out.memory()}});
-  return out;
+  execute(entry, {{DNNL_ARG_FROM, memory_of(t)}, {DNNL_ARG_TO, dnnl::memory(desc, engine(), storage.data())}});
+  return storage;
 }
 
 // bf16 copies of weights, kept while weights are frozen.
 struct FrozenWeights {
   std::mutex mutex;
   int depth = 0;
-  std::map<std::string, Bf16Operand> copies;  // by address, shape and strides
+  std::map<std::string, Tensor> copies;  // by address, shape and strides
 };
 
 FrozenWeights& frozen() {
@@ -58,7 +73,7 @@ FrozenWeights& frozen() {
   return instance;
 }
 
-Bf16Operand weight_to_bf16(const Tensor& t) {
+Tensor weight_to_bf16(const Tensor& t) {
   FrozenWeights& f = frozen();
   std::string key;
   {
@@ -68,48 +83,46 @@ Bf16Operand weight_to_bf16(const Tensor& t) {
     key_append(key, t);
     if (const auto it = f.copies.find(key); it != f.copies.end()) return it->second;
   }
-  Bf16Operand copy = to_bf16(t);  // outside the lock: other threads go on
+  Tensor copy = to_bf16(t);  // outside the lock: other threads go on
   std::lock_guard lock(f.mutex);
   if (f.depth > 0) f.copies.emplace(key, copy);
   return copy;
 }
 
-// oneDNN wants all three operands of one rank: prepend unit batch extents.
-Tensor with_rank(const Tensor& t, int rank) {
-  if (t.ndim() == rank) return t;
-  Tensor out = t;
-  while (out.ndim() < rank) {
-    // A unit axis can take any stride; a view through permute keeps storage.
-    Shape shape = out.shape();
+// The operand's memory descriptor at the product's rank (unit batch extents prepended).
+dnnl::memory::desc desc_at_rank(const MatmulOperand& x, int rank) {
+  Shape shape = x.shape();
+  Strides strides = x.strides();
+  while (static_cast<int>(shape.size()) < rank) {
+    strides.insert(strides.begin(), shape.empty() ? 1 : shape.front() * strides.front());
     shape.insert(shape.begin(), 1);
-    out = out.is_contiguous() ? out.view(shape) : contiguous(out).view(shape);
   }
-  return out;
+  return dnnl::memory::desc(dnnl::memory::dims(shape.begin(), shape.end()),
+                            x.is_bf16() ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32,
+                            dnnl::memory::dims(strides.begin(), strides.end()));
 }
 
-void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options) {
+void key_append(std::string& key, const MatmulOperand& x) {
+  key += x.is_bf16() ? 'h' : 's';
+  dnnl_ctx::key_append(key, x.shape());
+  dnnl_ctx::key_append(key, x.strides());
+}
+
+void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const MatmulOptions& options) {
   std::string key = "matmul";
   key_append(key, a);
   key_append(key, b);
-  key_append(key, c);
+  dnnl_ctx::key_append(key, c);
   key += options.bias ? "bias" : "";
   key += options.accumulate ? "acc" : "";
-  key_append(key, options.alpha);
-  const bool bf16 = current_precision.load(std::memory_order_relaxed) == Precision::bf16;
-  key += bf16 ? "bf16" : "";
-  Bf16Operand a16, b16;
-  if (bf16) {
-    a16 = to_bf16(a);
-    b16 = options.b_is_weight ? weight_to_bf16(b) : to_bf16(b);
-  }
+  dnnl_ctx::key_append(key, options.alpha);
   const int rank = c.ndim();
+  const dnnl::memory::desc a_desc = desc_at_rank(a, rank), b_desc = desc_at_rank(b, rank);
+  Shape bias_shape(rank, 1);
+  bias_shape.back() = c.shape().back();
   const Entry entry = cached(key, [&] {
     dnnl::memory::desc bias_desc;
-    if (options.bias) {
-      Shape bias_shape(rank, 1);
-      bias_shape.back() = c.shape().back();
-      bias_desc = desc_of(bias_shape, contiguous_strides(bias_shape));
-    }
+    if (options.bias) bias_desc = desc_of(bias_shape, contiguous_strides(bias_shape));
     dnnl::primitive_attr attr = attributes();
     if (options.alpha != 1.0f) attr.set_output_scales(0, {options.alpha});
     if (options.accumulate) {
@@ -117,32 +130,53 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions
       ops.append_sum(1.0f);
       attr.set_post_ops(ops);
     }
-    dnnl::matmul::desc desc(bf16 ? a16.desc : desc_of(a), bf16 ? b16.desc : desc_of(b), bias_desc, desc_of(c));
+    dnnl::matmul::desc desc(a_desc, b_desc, bias_desc, desc_of(c));
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     return Entry{dnnl::matmul(pd), pd};
   });
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, bf16 ? a16.memory() : memory_of(a)},
-                                             {DNNL_ARG_WEIGHTS, bf16 ? b16.memory() : memory_of(b)},
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, dnnl::memory(a_desc, engine(), a.data())},
+                                             {DNNL_ARG_WEIGHTS, dnnl::memory(b_desc, engine(), b.data())},
                                              {DNNL_ARG_DST, memory_of(c)}};
   Tensor bias;  // outlives execute(): the memory object only borrows its data
   if (options.bias) {
-    Shape bias_shape(rank, 1);
-    bias_shape.back() = c.shape().back();
     bias = contiguous(*options.bias).view(bias_shape);
     args[DNNL_ARG_BIAS] = memory_of(bias);
   }
   execute(entry, std::move(args));
 }
 
-// True when oneDNN's fast paths take the layout: each matrix has a unit
-// stride in one of its two last axes.
-bool matrix_layout_ok(const Tensor& t) {
-  const auto& s = t.strides();
-  const int n = t.ndim();
-  return s[n - 1] == 1 || s[n - 2] == 1;
+}  // namespace
+
+MatmulOperand::MatmulOperand(const Tensor& t, bool is_weight) {
+  check(t.ndim() >= 2, "matmul needs matrices, got ", shape_text(t.shape()));
+  const Tensor ok = matrix_layout_ok(t) ? t : contiguous(t);
+  shape_ = ok.shape();
+  strides_ = ok.strides();
+  if (current_precision.load(std::memory_order_relaxed) == Precision::bf16) {
+    storage_ = is_weight ? weight_to_bf16(ok) : to_bf16(ok);
+    bf16_ = true;
+  } else {
+    storage_ = ok;
+  }
 }
 
-}  // namespace
+MatmulOperand MatmulOperand::transposed() const {
+  MatmulOperand out = *this;
+  const size_t n = shape_.size();
+  std::swap(out.shape_[n - 1], out.shape_[n - 2]);
+  std::swap(out.strides_[n - 1], out.strides_[n - 2]);
+  return out;
+}
+
+MatmulOperand MatmulOperand::in_bf16() const {
+  if (bf16_) return *this;
+  MatmulOperand out = *this;
+  out.storage_ = to_bf16(storage_);
+  out.bf16_ = true;
+  return out;
+}
+
+void* MatmulOperand::data() const { return const_cast<float*>(storage_.data()); }
 
 void begin_frozen_weights() {
   std::lock_guard lock(frozen().mutex);
@@ -170,18 +204,22 @@ std::string native_bf16_isa() {
   }
 }
 
+void matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const MatmulOptions& options) {
+  check(a.dim(-1) == b.dim(-2), "matmul inner extents differ: ", shape_text(a.shape()), " @ ", shape_text(b.shape()));
+  check(c.is_contiguous() && c.ndim() >= std::max(a.ndim(), b.ndim()) && c.dim(-2) == a.dim(-2) &&
+            c.dim(-1) == b.dim(-1),
+        "matmul output ", shape_text(c.shape()), " does not fit ", shape_text(a.shape()), " @ ", shape_text(b.shape()));
+  if (a.is_bf16() != b.is_bf16()) {  // operands prepared in different precisions: the product takes bf16
+    run_matmul(a.in_bf16(), b.in_bf16(), c, options);
+    return;
+  }
+  run_matmul(a, b, c, options);
+}
+
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options) {
   check(a.ndim() >= 2 && b.ndim() >= 2, "matmul needs matrices, got ", shape_text(a.shape()),
         " and ", shape_text(b.shape()));
-  check(a.dim(-1) == b.dim(-2), "matmul inner extents differ: ", shape_text(a.shape()), " @ ",
-        shape_text(b.shape()));
-  check(c.is_contiguous() && c.dim(-2) == a.dim(-2) && c.dim(-1) == b.dim(-1),
-        "matmul output ", shape_text(c.shape()), " does not fit ", shape_text(a.shape()), " @ ",
-        shape_text(b.shape()));
-  const int rank = c.ndim();
-  const Tensor a_ok = with_rank(matrix_layout_ok(a) ? a : contiguous(a), rank);
-  const Tensor b_ok = with_rank(matrix_layout_ok(b) ? b : contiguous(b), rank);
-  run_matmul(a_ok, b_ok, c, options);
+  matmul(MatmulOperand(a), MatmulOperand(b, options.b_is_weight), c, options);
 }
 
 }  // namespace rosetta::kernels
