@@ -17,9 +17,12 @@ void apply_mask(const Tensor& in, float p, uint64_t key, Tensor& out) {
   const int64_t n = in.numel();
   const float* x = in.data();
   float* y = out.data();
+  // Dropped when its 24 random bits fall under p * 2^24: one hash an element, compared as integers.
+  const auto threshold = static_cast<uint32_t>(static_cast<double>(p) * 16777216.0);
+  const uint64_t mixed_key = mix64(key);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i)
-    y[i] = hash_uniform(key, static_cast<uint64_t>(i)) < p ? 0.0f : x[i] * keep_scale;
+    y[i] = hash_bits24(mixed_key, static_cast<uint64_t>(i)) < threshold ? 0.0f : x[i] * keep_scale;
 }
 
 }  // namespace
