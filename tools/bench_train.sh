@@ -5,6 +5,7 @@
 # Prints one JSON line per measurement and the ratios, with the load average.
 #
 #   tools/bench_train.sh [THREADS]          default 2
+#   PRECISIONS="fp32 bf16"                  our precisions (train.precision), each timed in the same run
 #   REF_MODES="bf16 fp32_skylakex"          reference modes to run (default: bf16 fp32 fp32_skylakex;
 #                                           plain fp32 takes ~10 minutes at 2 threads)
 # Needs the Multi30k files under data/ (tools/get_multi30k.sh) and, for the
@@ -15,16 +16,17 @@ threads="${1:-2}"
 source tools/bench_common.sh
 
 # Ours: the log line every 10 steps carries the window's target tokens/s.
-ours() {
-  local log="$work/ours.log"
+ours() {  # $1: precision
+  local log="$work/ours.$1.log"
+  rm -rf "$work/run/checkpoints"
   /usr/bin/time -f "peak_rss_kb %M" build/rosetta train -c configs/multi30k-small.yaml --data-root data \
-    --set train.run_dir="$work/run" --set train.max_steps=50 --set train.log_every=10 \
+    --set train.run_dir="$work/run" --set train.max_steps=50 --set train.log_every=10 --set train.precision="$1" \
     --set train.valid_every=0 --set train.save_every=1000000 --set train.threads="$threads" > /dev/null 2> "$log"
   # Windows 2-5 are steps 11-50.
   local tps rss
   tps=$(grep -o 'tgt_tok/s [0-9.]*' "$log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')
   rss=$(awk '/peak_rss_kb/ {printf "%.0f", $2/1024}' "$log")
-  echo "{\"system\":\"rosetta\",\"threads\":$threads,\"tgt_tok_per_sec\":$tps,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
+  echo "{\"system\":\"rosetta_$1\",\"threads\":$threads,\"tgt_tok_per_sec\":$tps,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
 }
 
 reference_run() {  # $1: label, rest: extra flags/env
@@ -37,13 +39,18 @@ reference_run() {  # $1: label, rest: extra flags/env
   echo "{\"system\":\"torch_ref_$label\",\"threads\":$threads,\"tgt_tok_per_sec\":${tps:-null},\"peak_rss_mb\":${rss:-null},\"loadavg_1m\":$(load)}"
 }
 
-o=$(ours); echo "$o"
+echo "{\"cpu\":\"$(lscpu | sed -n 's/^Model name: *//p')\",\"flags\":\"$(grep -o -w -E 'avx512_bf16|amx_bf16|amx_tile|avx512_vnni|avx_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//')\"}"
+ours_results=()
+for precision in ${PRECISIONS:-fp32 bf16}; do
+  o=$(ours "$precision"); echo "$o"
+  ours_results+=("$o")
+done
 if [ -d "$reference" ]; then
   export TORCH_REF_RUNS="$work/torch_ref_runs"
   mkdir -p "$TORCH_REF_RUNS"
   # The same SentencePiece model for both sides of the comparison.
   cp "$work/run/spm8k.model" "$TORCH_REF_RUNS/spm8k.model"
-  results=("$o")
+  results=()
   for mode in ${REF_MODES:-bf16 fp32 fp32_skylakex}; do
     case "$mode" in
       bf16) r=$(REF_FLAGS=--bf16 reference_run bf16 PATH="$PATH") ;;
@@ -54,12 +61,16 @@ if [ -d "$reference" ]; then
     echo "$r"
     results+=("$r")
   done
-  python3 - "${results[@]}" <<'PY'
+  python3 - "${#ours_results[@]}" "${ours_results[@]}" "${results[@]}" <<'PY'
 import json, sys
-ours, *refs = [json.loads(x) for x in sys.argv[1:]]
-for r in refs:
-    if r["tgt_tok_per_sec"]:
-        print(json.dumps({"ratio_vs": r["system"], "throughput_ratio": round(ours["tgt_tok_per_sec"] / r["tgt_tok_per_sec"], 3),
-                          "rss_ratio": round(ours["peak_rss_mb"] / r["peak_rss_mb"], 3) if r["peak_rss_mb"] else None}))
+n = int(sys.argv[1])
+ours = [json.loads(x) for x in sys.argv[2:2 + n]]
+refs = [json.loads(x) for x in sys.argv[2 + n:]]
+for o in ours:
+    for r in refs:
+        if r["tgt_tok_per_sec"]:
+            print(json.dumps({"ours": o["system"], "ratio_vs": r["system"],
+                              "throughput_ratio": round(o["tgt_tok_per_sec"] / r["tgt_tok_per_sec"], 3),
+                              "rss_ratio": round(o["peak_rss_mb"] / r["peak_rss_mb"], 3) if r["peak_rss_mb"] else None}))
 PY
 fi
