@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -136,10 +137,11 @@ void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx);
 struct CrossEntropySums {
   double loss = 0, nll = 0;
 };
-CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                                       float smoothing, int32_t ignore_id, Tensor& probs);
+// probs may be logits itself (the logits are then overwritten).
+CrossEntropySums cross_entropy_forward(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
+                                       int32_t ignore_id, Tensor& probs);
 // In place: probs becomes dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
-void cross_entropy_backward(Tensor& probs, const std::vector<int32_t>& targets, float smoothing, int32_t ignore_id,
+void cross_entropy_backward(Tensor& probs, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
                             float scale);
 
 }  // namespace rosetta::kernels

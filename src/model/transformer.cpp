@@ -272,6 +272,17 @@ Var Transformer::forward(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng*
   return logits(decode(tgt_in, encode(src, rng), src, rng));  // [B, T, V]
 }
 
+Var Transformer::loss(const TokenMatrix& src, const TokenMatrix& tgt_in, const TokenMatrix& tgt_out,
+                      float label_smoothing, Rng* rng, double* nll) const {
+  check(tgt_in.rows == tgt_out.rows && tgt_in.cols == tgt_out.cols, "target input ", tgt_in.rows, "x", tgt_in.cols,
+        " and output ", tgt_out.rows, "x", tgt_out.cols, " differ");
+  const Var hidden = decode(tgt_in, encode(src, rng), src, rng);  // [B, T, D]
+  const Var rows = ops::reshape(hidden, {-1, config_.d_model});
+  const Var& weight = output_ ? output_->weight() : target_table(tgt_embed_, src_embed_).table();
+  const Var bias = output_ ? output_->bias() : Var();
+  return ops::linear_cross_entropy(rows, weight, bias, tgt_out.ids, label_smoothing, config_.pad_id, nll);
+}
+
 DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_length) const {
   NoGradGuard no_grad;
   const Var memory = encode(src, nullptr);

@@ -254,7 +254,6 @@ Checkpoint Trainer::save_checkpoint_now() {
 
 bool Trainer::train_update() {
   const auto& t = config_.train;
-  const int64_t vocab = model_->config().vocab_size;
   std::vector<Batch> batches;
   int64_t target_tokens = 0;
   for (int64_t i = 0; i < t.update_freq; ++i) {
@@ -271,8 +270,7 @@ bool Trainer::train_update() {
   for (const Batch& batch : batches) {
     const float share = static_cast<float>(batch.target_tokens) / static_cast<float>(target_tokens);
     double nll = 0;
-    Var logits = model_->forward(batch.src, batch.tgt_in, &dropout_rng_);  // [B, T, V]
-    Var loss = ops::cross_entropy(ops::reshape(logits, {-1, vocab}), batch.tgt_out.ids, t.label_smoothing, kPadId, &nll);
+    Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, t.label_smoothing, &dropout_rng_, &nll);
     loss_sum += loss.value().item() * batch.target_tokens;
     nll_sum += nll * batch.target_tokens;
     backward(loss, Tensor::scalar(share));
@@ -349,14 +347,12 @@ ValidationResult Trainer::validate() {
   const auto start = Clock::now();
   if (ema_) ema_->swap_into(model_->named_parameters());
   ValidationResult r;
-  const int64_t vocab = model_->config().vocab_size;
   double loss_sum = 0, nll_sum = 0;
   int64_t tokens = 0;
   for (const auto& indices : make_batches(valid_corpus_, config_.train.batch_tokens, 0)) {
     const Batch batch = collate(valid_corpus_, indices);
     double nll = 0;
-    Var logits = model_->forward(batch.src, batch.tgt_in, nullptr);
-    Var loss = ops::cross_entropy(ops::reshape(logits, {-1, vocab}), batch.tgt_out.ids, config_.train.label_smoothing, kPadId, &nll);
+    Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, config_.train.label_smoothing, nullptr, &nll);
     loss_sum += loss.value().item() * batch.target_tokens;
     nll_sum += nll * batch.target_tokens;
     tokens += batch.target_tokens;

@@ -103,6 +103,16 @@ std::vector<Case> cases() {
   c.push_back({"cross_entropy", "smoothed_ignored",
                [](auto& v) { return cross_entropy(v[0], {2, 0, 4, 1}, 0.1f, 0); }, {r({4, 6}, 53)}});
   c.push_back({"cross_entropy", "plain", [](auto& v) { return cross_entropy(v[0], {2, 1, 0}); }, {r({3, 5}, 54)}});
+  c.push_back({"linear_cross_entropy", "bias_smoothed_ignored",
+               [](auto& v) { return linear_cross_entropy(v[0], v[1], v[2], {2, 0, 4, 1}, 0.1f, 0); },
+               {r({4, 3}, 55), r({6, 3}, 56), r({6}, 57)}});
+  // More rows than one chunk holds (256): the gradients add up across chunks.
+  c.push_back({"linear_cross_entropy", "chunks", [](auto& v) {
+                 std::vector<int32_t> targets(260);
+                 for (size_t i = 0; i < targets.size(); ++i) targets[i] = static_cast<int32_t>(i % 5);
+                 return linear_cross_entropy(v[0], v[1], Var(), targets, 0.1f, 3);
+               },
+               {r({260, 2}, 58), r({5, 2}, 59)}});
   return c;
 }
 

@@ -199,6 +199,33 @@ TEST(CrossEntropyValues, SumsAreTheSameForAnyThreadCount) {
   }
 }
 
+// The fused op against the two ops it replaces, values and gradients, across chunk boundaries.
+TEST(CrossEntropyValues, LinearCrossEntropyEqualsLinearThenCrossEntropy) {
+  for (const bool with_bias : {false, true}) {
+    Var h1(testing::random_tensor({600, 16}, 60), true), w1(testing::random_tensor({37, 16}, 61), true);
+    Var b1(testing::random_tensor({37}, 62), true);
+    Var h2(testing::random_tensor({600, 16}, 60), true), w2(testing::random_tensor({37, 16}, 61), true);
+    Var b2(testing::random_tensor({37}, 62), true);
+    std::vector<int32_t> targets(600);
+    for (size_t i = 0; i < targets.size(); ++i) targets[i] = static_cast<int32_t>((i * 7) % 37);
+    double nll1 = 0, nll2 = 0;
+    Var fused = ops::linear_cross_entropy(h1, w1, with_bias ? b1 : Var(), targets, 0.1f, 5, &nll1);
+    Var plain = ops::cross_entropy(ops::linear(h2, w2, with_bias ? b2 : Var()), targets, 0.1f, 5, &nll2);
+    EXPECT_NEAR(fused.value().item(), plain.value().item(), 1e-5);
+    EXPECT_NEAR(nll1, nll2, 1e-5);
+    backward(fused, Tensor::scalar(0.5f));
+    backward(plain, Tensor::scalar(0.5f));
+    for (auto [a, b] : {std::pair{&h1, &h2}, {&w1, &w2}}) {
+      const auto ga = a->grad().to_vector(), gb = b->grad().to_vector();
+      for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-6) << i;
+    }
+    if (with_bias) {
+      const auto ga = b1.grad().to_vector(), gb = b2.grad().to_vector();
+      for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-6) << i;
+    }
+  }
+}
+
 TEST(DropoutValues, DropsAboutPAndScalesTheRest) {
   Var x(Tensor::full({100000}, 1.0f));
   Rng rng(11);

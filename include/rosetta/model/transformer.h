@@ -94,6 +94,11 @@ class Transformer : public nn::Module {
   Var logits(const Var& hidden) const;
   // Teacher forcing: src [B, S], tgt_in [B, T] -> logits [B, T, V]
   Var forward(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng* dropout_rng) const;
+  // The label-smoothed cross-entropy of tgt_out (pad rows ignored) without
+  // the [B, T, V] logits: the output projection and the loss run fused
+  // (ops::linear_cross_entropy). nll gets the mean -log p of the targets.
+  Var loss(const TokenMatrix& src, const TokenMatrix& tgt_in, const TokenMatrix& tgt_out, float label_smoothing,
+           Rng* dropout_rng, double* nll = nullptr) const;
 
   // Incremental decoding (no gradients): start() encodes and caches the
   // cross-attention keys/values; step() takes the previous token of each row

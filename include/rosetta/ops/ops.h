@@ -67,5 +67,11 @@ Var sum(const Var& x, int axis, bool keepdim = false);
 // nll, when given, receives the mean of -log p[target] over the same rows.
 Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float smoothing = 0.0f,
                   int32_t ignore_id = -1, double* nll = nullptr);
+// cross_entropy(linear(hidden, weight, bias), ...) without the [N, V] logits:
+// hidden [N, D], weight [V, D], bias [V] or undefined. Chunks of rows go
+// through the product, the loss and (when gradients are wanted) both
+// backward products while they are in cache.
+Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, const std::vector<int32_t>& targets,
+                         float smoothing = 0.0f, int32_t ignore_id = -1, double* nll = nullptr);
 
 }  // namespace rosetta::ops

@@ -1,8 +1,8 @@
-// Label-smoothed cross-entropy on oneDNN's softmax. The forward writes the
-// probabilities (one pass) and reads the logits once more for each row's sum
-// and largest value, which give the loss without a log-probability tensor;
-// the backward turns the probabilities into the gradient in place (one
-// pass). The logits are not needed after the forward.
+// Label-smoothed cross-entropy on oneDNN's softmax. The forward reads the
+// logits once for each row's sum and largest value, which give the loss
+// without a log-probability tensor, then writes the probabilities (in place
+// if asked); the backward turns the probabilities into the gradient in place.
+// The logits are not needed after the forward.
 // Matches torch.nn.functional.cross_entropy(label_smoothing=eps,
 // ignore_index=...): the smoothing mass spreads over all V classes.
 #include <algorithm>
@@ -16,33 +16,38 @@ namespace rosetta::kernels {
 
 namespace {
 
-void check_args(const Tensor& logits, const std::vector<int32_t>& targets, float smoothing) {
+void check_args(const Tensor& logits, std::span<const int32_t> targets, float smoothing, int32_t ignore_id) {
   check(logits.ndim() == 2 && logits.is_contiguous(), "cross_entropy needs contiguous [N, V] logits, got ",
         shape_text(logits.shape()));
   check(static_cast<int64_t>(targets.size()) == logits.dim(0), "cross_entropy: ", targets.size(),
         " targets for ", logits.dim(0), " rows");
   check(smoothing >= 0.0f && smoothing < 1.0f, "label smoothing must be in [0, 1), got ", smoothing);
+  const int64_t vocab = logits.dim(1);
+  for (size_t r = 0; r < targets.size(); ++r)
+    check(targets[r] == ignore_id || (targets[r] >= 0 && targets[r] < vocab), "target id ", targets[r], " in row ", r,
+          " is outside the vocabulary of ", vocab);
 }
 
 }  // namespace
 
-CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<int32_t>& targets,
-                                       float smoothing, int32_t ignore_id, Tensor& probs) {
-  check_args(logits, targets, smoothing);
+// Per row, before the softmax: the sum of the logits, the largest one (at j)
+// and the target's. After it: lse = x[j] - log p[j] (p[j] >= 1/V, so no
+// underflow), -log p[target] = lse - x[target] and the mean of -log p over
+// the vocabulary = lse - sum / V. The sums are added in row order at the end:
+// the same for any thread count and run (an OpenMP reduction adds in the
+// order threads arrive).
+CrossEntropySums cross_entropy_forward(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
+                                       int32_t ignore_id, Tensor& probs) {
+  check_args(logits, targets, smoothing, ignore_id);
   check(probs.shape() == logits.shape() && probs.is_contiguous(), "cross_entropy probabilities shape ",
         shape_text(probs.shape()));
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
-  for (int64_t r = 0; r < rows; ++r)
-    check(targets[r] == ignore_id || (targets[r] >= 0 && targets[r] < vocab), "target id ",
-          targets[r], " in row ", r, " is outside the vocabulary of ", vocab);
-  softmax_forward(logits, probs, false);
-  const float* p = probs.data();
+  struct RowStats {
+    float sum = 0, largest = 0, target = 0;
+    int64_t at = 0;
+  };
+  std::vector<RowStats> stats(rows);
   const float* x = logits.data();
-  // Per row: log p[v] = x[v] - lse, and lse = x[j] - log p[j] at the row's
-  // largest logit j (p[j] >= 1/V: no underflow). The sums are added in row
-  // order afterwards: the same for any thread count and run (an OpenMP
-  // reduction adds in the order threads arrive).
-  std::vector<double> row_loss(rows, 0.0), row_nll(rows, 0.0);
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     if (targets[r] == ignore_id) continue;
@@ -55,21 +60,24 @@ CrossEntropySums cross_entropy_forward(const Tensor& logits, const std::vector<i
     }
     int64_t j = 0;
     while (xr[j] != largest) ++j;
-    const double lse = static_cast<double>(xr[j]) - std::log(static_cast<double>(p[r * vocab + j]));
-    const double nll = lse - static_cast<double>(xr[targets[r]]);
-    const double smooth = lse - static_cast<double>(sum) / static_cast<double>(vocab);  // mean of -log p
-    row_loss[r] = (1.0 - smoothing) * nll + smoothing * smooth;
-    row_nll[r] = nll;
+    stats[r] = {sum, largest, xr[targets[r]], j};
   }
+  softmax_forward(logits, probs, false);  // probs may be logits itself
+  const float* p = probs.data();
   double total = 0.0, total_nll = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
-    total += row_loss[r];
-    total_nll += row_nll[r];
+    if (targets[r] == ignore_id) continue;
+    const RowStats& s = stats[r];
+    const double lse = static_cast<double>(s.largest) - std::log(static_cast<double>(p[r * vocab + s.at]));
+    const double nll = lse - static_cast<double>(s.target);
+    const double smooth = lse - static_cast<double>(s.sum) / static_cast<double>(vocab);
+    total += (1.0 - smoothing) * nll + smoothing * smooth;
+    total_nll += nll;
   }
   return {total, total_nll};
 }
 
-void cross_entropy_backward(Tensor& probs, const std::vector<int32_t>& targets, float smoothing, int32_t ignore_id,
+void cross_entropy_backward(Tensor& probs, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
                             float scale) {
   check(probs.ndim() == 2 && probs.is_contiguous() && static_cast<int64_t>(targets.size()) == probs.dim(0),
         "cross_entropy backward: probabilities ", shape_text(probs.shape()), " for ", targets.size(), " targets");
