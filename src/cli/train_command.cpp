@@ -58,7 +58,8 @@ void run(const TrainOptions& o) {
   std::cout << concat("{\"steps\":", r.steps, ",\"epochs\":", r.epochs, ",\"best_valid_bleu\":", json_number(r.best_bleu),
                       ",\"last_loss\":", json_number(r.last_loss), ",\"stop_reason\":", json_string(r.stop_reason),
                       ",\"last_checkpoint\":", json_string(r.last_checkpoint), ",\"best_checkpoint\":",
-                      json_string(r.best_checkpoint), "}")
+                      json_string(r.best_checkpoint), ",\"final_checkpoint\":", json_string(r.final_checkpoint),
+                      ",\"final_valid_bleu\":", json_number(r.final_bleu), "}")
             << std::endl;
 }
 

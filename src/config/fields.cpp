@@ -130,6 +130,8 @@ std::vector<Field> fields(Config& c) {
       number("train.valid_every", t.valid_every, "updates between validations (0: off)"),
       number("train.save_every", t.save_every, "updates between checkpoints"),
       number("train.keep_last", t.keep_last, "checkpoints kept besides the best"),
+      number("train.average_last", t.average_last,
+             "when the run stops, write final.ckpt as the mean of its last N step checkpoints and validate it (0: off)"),
       number("train.early_stopping", t.early_stopping, "validations without a new best BLEU before stopping (0: off)"),
       number("train.max_nonfinite", t.max_nonfinite, "non-finite updates in a row before the run stops"),
       choice("train.optimizer", t.optimizer, {{"adam", OptimizerKind::adam}, {"adamw", OptimizerKind::adamw}}, "optimizer"),
@@ -194,6 +196,8 @@ void validate(const Config& c, const std::string& origin) {
   require(t.log_every >= 1, "train.log_every", "must be at least 1, got ", t.log_every);
   require(t.save_every >= 1, "train.save_every", "must be at least 1, got ", t.save_every);
   require(t.keep_last >= 1, "train.keep_last", "must be at least 1, got ", t.keep_last);
+  require(t.average_last >= 0 && t.average_last <= t.keep_last, "train.average_last",
+          "must be in [0, train.keep_last] (", t.keep_last, "), got ", t.average_last);
   require(t.max_nonfinite >= 1, "train.max_nonfinite", "must be at least 1, got ", t.max_nonfinite);
   require(t.lr > 0, "train.lr", "must be positive, got ", t.lr);
   require(t.adam_beta1 >= 0 && t.adam_beta1 < 1, "train.adam_beta1", "must be in [0, 1), got ", t.adam_beta1);

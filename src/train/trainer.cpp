@@ -90,8 +90,14 @@ class Trainer {
   // Writes a step checkpoint and prunes old ones; returns what it wrote.
   Checkpoint save_checkpoint_now();
   bool train_update();  // false when the update was skipped (non-finite)
-  ValidationResult validate();
+  // kind: "valid" at an interval, "final" for final.ckpt (not plotted).
+  ValidationResult validate(const std::string& kind = "valid");
   void log_progress(double loss, double nll, double grad_norm, float lr);
+  // The plot's points of the updates before a resume, from metrics.jsonl.
+  void reload_plot_points();
+  void write_plot();
+  // final.ckpt: the mean of the last train.average_last checkpoints, validated.
+  void write_final_average(TrainResult& result);
   std::string stop_reason() const;
   // The next batch would start epoch train.max_epochs + 1.
   bool epochs_done(const DataPosition& position) const;
@@ -131,7 +137,7 @@ class Trainer {
   double window_loss_sum_ = 0, window_nll_sum_ = 0;
   int64_t window_updates_ = 0;
   double last_loss_ = 0;
-  Series loss_series_, bleu_series_;
+  ProgressData plot_;
   std::string last_checkpoint_;
   ProgressLine progress_;
 };
@@ -334,14 +340,15 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
                              ",\"nll\":", json_number(nll), ",\"ppl\":", json_number(std::exp(nll)), ",\"lr\":", json_number(lr),
                              ",\"grad_norm\":", json_number(grad_norm), ",\"tgt_tokens_per_sec\":", json_number(tokens_per_sec),
                              ",\"elapsed_sec\":", json_number(elapsed()), "}"));
-  loss_series_.emplace_back(static_cast<double>(step_), loss);
+  plot_.train_loss.emplace_back(static_cast<double>(step_), loss);
+  plot_.learning_rate.emplace_back(static_cast<double>(step_), lr);
   window_start_ = Clock::now();
   window_target_tokens_ = 0;
   window_loss_sum_ = window_nll_sum_ = 0;
   window_updates_ = 0;
 }
 
-ValidationResult Trainer::validate() {
+ValidationResult Trainer::validate(const std::string& kind) {
   progress_.clear();
   NoGradGuard no_grad;
   const auto start = Clock::now();
@@ -368,17 +375,74 @@ ValidationResult Trainer::validate() {
   r.bleu = bleu.score;
   r.signature = bleu.signature;
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  spdlog::info("validation step {}: loss {:.4f} ppl {:.2f} BLEU {:.2f} ({}) in {:.1f}s", step_, r.loss, std::exp(r.nll), r.bleu,
+  spdlog::info("{} step {}: loss {:.4f} ppl {:.2f} BLEU {:.2f} ({}) in {:.1f}s",
+               kind == "final" ? "final.ckpt validation" : "validation", step_, r.loss, std::exp(r.nll), r.bleu,
                bleu.signature, seconds);
   for (int64_t i = 0; i < std::min<int64_t>(config_.train.valid_samples, static_cast<int64_t>(valid_src_.size())); ++i)
     spdlog::info("  sample {}: {} => {} (reference: {})", i + 1, valid_src_[i], hypotheses[i], valid_ref_[i]);
-  run_.append_metrics(concat("{\"type\":\"valid\",\"step\":", step_, ",\"epoch\":", epoch_, ",\"valid_loss\":",
+  run_.append_metrics(concat("{\"type\":", json_string(kind), ",\"step\":", step_, ",\"epoch\":", epoch_, ",\"valid_loss\":",
                              json_number(r.loss), ",\"valid_nll\":", json_number(r.nll), ",\"valid_ppl\":",
                              json_number(std::exp(r.nll)), ",\"valid_bleu\":", json_number(r.bleu), ",\"bleu_signature\":",
                              json_string(r.signature), ",\"elapsed_sec\":", json_number(elapsed()), "}"));
-  bleu_series_.emplace_back(static_cast<double>(step_), r.bleu);
-  write_file_atomically(run_.path("progress.svg"), progress_svg(loss_series_, bleu_series_));
+  if (kind == "valid") {
+    plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
+    plot_.valid_bleu.emplace_back(static_cast<double>(step_), r.bleu);
+    write_plot();
+  }
   return r;
+}
+
+namespace {
+
+// The number after "key": in a metrics line, or NaN.
+double json_field(const std::string& line, const std::string& key) {
+  const auto at = line.find("\"" + key + "\":");
+  if (at == std::string::npos) return std::nan("");
+  try {
+    return std::stod(line.substr(at + key.size() + 3));
+  } catch (const std::exception&) {
+    return std::nan("");
+  }
+}
+
+}  // namespace
+
+void Trainer::reload_plot_points() {
+  std::ifstream in(run_.path("metrics.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const double step = json_field(line, "step");
+    if (!(step <= static_cast<double>(step_))) continue;  // lines past the checkpoint are redone
+    if (line.find("\"type\":\"train\"") != std::string::npos) {
+      plot_.train_loss.emplace_back(step, json_field(line, "loss"));
+      plot_.learning_rate.emplace_back(step, json_field(line, "lr"));
+    } else if (line.find("\"type\":\"valid\"") != std::string::npos) {
+      plot_.valid_loss.emplace_back(step, json_field(line, "valid_loss"));
+      plot_.valid_bleu.emplace_back(step, json_field(line, "valid_bleu"));
+    }
+  }
+}
+
+void Trainer::write_plot() {
+  plot_.title = concat(fs::path(run_.root()).filename().string(), ": ", step_, " updates, epoch ", epoch_, ", ",
+                       duration_text(elapsed()));
+  write_file_atomically(run_.path("progress.svg"), progress_svg(plot_));
+}
+
+void Trainer::write_final_average(TrainResult& result) {
+  const int64_t k = config_.train.average_last;
+  std::vector<std::string> newest = run_.checkpoints();  // newest first
+  if (k < 1 || newest.empty()) return;
+  newest.resize(std::min<size_t>(newest.size(), static_cast<size_t>(k)));
+  const std::vector<std::string> inputs(newest.rbegin(), newest.rend());
+  result.final_checkpoint = run_.path("final.ckpt");
+  average_checkpoints(inputs, result.final_checkpoint);
+  spdlog::info("final.ckpt: the mean of {} checkpoint{} (steps up to {})", inputs.size(), inputs.size() == 1 ? "" : "s",
+               step_);
+  if (!have_valid_) return;
+  ema_.reset();  // validate the averaged weights themselves
+  restore_parameters(load_checkpoint(result.final_checkpoint), *model_);
+  const ValidationResult v = validate("final");
+  result.final_bleu = v.bleu;
 }
 
 std::string Trainer::stop_reason() const {
@@ -419,6 +483,7 @@ TrainResult Trainer::run() {
   dropout_rng_.set_state(t.seed * 7919 + 17);
   if (resume) restore(*resume);
   resume.reset();
+  if (!resumed_from_.empty()) reload_plot_points();
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
   plan_ = plan_records(plan.size());
   check_plan(plan_);
@@ -430,6 +495,7 @@ TrainResult Trainer::run() {
   started_ = window_start_ = Clock::now();
 
   TrainResult result;
+  const int64_t first_step = step_;
   std::string reason = stop_reason();
   if (!reason.empty() && !last_checkpoint_.empty())
     spdlog::warn("{} already ended ({} at step {}): nothing to train. Raise the limit (--set train.{}=...) to go on, "
@@ -462,6 +528,13 @@ TrainResult Trainer::run() {
     reason = stop_reason();
   }
   if (last_checkpoint_.empty() || last_checkpoint_ != run_.checkpoint_path(step_)) save_checkpoint_now();
+  write_plot();  // validated or not, every run ends with its picture
+  if (reason != "signal") {
+    if (step_ == first_step && fs::exists(run_.path("final.ckpt")))
+      result.final_checkpoint = run_.path("final.ckpt");  // nothing trained since it was written
+    else
+      write_final_average(result);
+  }
   const EngineStats engine = engine_stats();
   spdlog::info("stopped ({}) at step {}, epoch {}, after {}; tensors: peak {} MiB, {} MiB cached; {} oneDNN primitives",
                reason, step_, epoch_, duration_text(elapsed()), engine.peak_tensor_bytes >> 20,

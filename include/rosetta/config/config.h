@@ -58,6 +58,7 @@ struct TrainConfig {
   int64_t valid_every = 1000;
   int64_t save_every = 1000;
   int64_t keep_last = 3;           // checkpoints kept besides `best`
+  int64_t average_last = 0;        // at the end, final.ckpt = mean of the last N checkpoints; 0: off
   int64_t early_stopping = 0;      // validations without a new best BLEU; 0: off
   int64_t max_nonfinite = 10;      // non-finite steps in a row before the run stops
   OptimizerKind optimizer = OptimizerKind::adam;

@@ -1,5 +1,7 @@
-// An SVG picture of a run: training loss and validation BLEU against steps,
-// rewritten at each validation so a browser shows how the run goes.
+// An SVG picture of a run, rewritten at each validation and at the end:
+// training and validation loss on one panel, validation BLEU on a second,
+// the learning rate on a third, against updates, with markers at every
+// point and a title naming the run, its updates and its time.
 #pragma once
 
 #include <string>
@@ -10,6 +12,11 @@ namespace rosetta {
 
 using Series = std::vector<std::pair<double, double>>;  // (step, value)
 
-std::string progress_svg(const Series& train_loss, const Series& valid_bleu);
+struct ProgressData {
+  std::string title;
+  Series train_loss, valid_loss, valid_bleu, learning_rate;
+};
+
+std::string progress_svg(const ProgressData& data);
 
 }  // namespace rosetta

@@ -22,6 +22,8 @@ struct TrainResult {
   double best_bleu = -1;     // -1: never validated
   double last_loss = 0;      // label-smoothed, of the last update
   std::string last_checkpoint, best_checkpoint;
+  std::string final_checkpoint;  // the average of the last train.average_last checkpoints, when written
+  double final_bleu = -1;        // its validation BLEU (-1: not validated)
   std::string stop_reason;   // "max_steps", "max_time", "max_epochs", "early_stopping", "signal"
 };
 
