@@ -35,8 +35,7 @@ std::atomic<size_t>& capacity_value() {
 size_t capacity() { return capacity_value().load(); }
 
 struct Cache {
-  // Recursive: a backward primitive's make() looks up its forward hint.
-  std::recursive_mutex mutex;
+  std::mutex mutex;
   std::list<std::pair<std::string, Entry>> entries;  // most recent first
   std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator> index;
   size_t misses = 0;
@@ -106,24 +105,31 @@ void key_append(std::string& key, const Tensor& t) {
   key_append(key, t.strides());
 }
 
+// The lock covers the lookup and the insertion, not the creation: a stream
+// that meets a new shape does not stall the others while oneDNN compiles it
+// (and a backward primitive's make() may look up its forward hint).
 Entry cached(std::string key, const std::function<Entry()>& make) {
   const std::string::size_type described = key.size();  // the part worth printing
   key += "|threads=";
   append_number(key, omp_get_max_threads());
   Cache& c = cache();
-  std::lock_guard lock(c.mutex);
-  auto it = c.index.find(key);
-  if (it != c.index.end()) {
-    c.entries.splice(c.entries.begin(), c.entries, it->second);
-    return it->second->second;
+  {
+    std::lock_guard lock(c.mutex);
+    auto it = c.index.find(key);
+    if (it != c.index.end()) {
+      c.entries.splice(c.entries.begin(), c.entries, it->second);
+      return it->second->second;
+    }
   }
   Entry entry;
-  ++c.misses;
   try {
     entry = make();
   } catch (const dnnl::error& e) {
     throw Error(concat("oneDNN could not create a primitive for ", key.substr(0, described), ": ", e.what()));
   }
+  std::lock_guard lock(c.mutex);
+  if (auto it = c.index.find(key); it != c.index.end()) return it->second->second;  // another thread was first
+  ++c.misses;
   c.entries.emplace_front(key, std::move(entry));
   c.index[key] = c.entries.begin();
   if (c.entries.size() > capacity()) {
