@@ -22,38 +22,15 @@
 #include "rosetta/train/optimizer.h"
 #include "rosetta/train/trainer.h"
 #include "testing/temp_dir.h"
+#include "testing/tiny_run.h"
 
 namespace rosetta {
 namespace {
 
 using testing::TempDir;
 
-// Copy task: the target is the source. Words from a small lexicon.
-std::vector<std::string> copy_lines(size_t n, uint64_t seed) {
-  static const std::vector<std::string> words = {"red", "blue", "green", "cat", "dog", "bird", "runs", "sits", "big", "small"};
-  Rng rng(seed);
-  std::vector<std::string> lines;
-  for (size_t i = 0; i < n; ++i) {
-    std::string line;
-    const int length = 2 + static_cast<int>(rng.next_u64() % 5);
-    for (int w = 0; w < length; ++w) line += (w ? " " : "") + words[rng.next_u64() % words.size()];
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-Config tiny_config(const TempDir& dir, const std::vector<std::string>& overrides = {}) {
-  const auto train = copy_lines(600, 1), valid = copy_lines(40, 2);
-  dir.write_lines("train.src", train);
-  dir.write_lines("train.tgt", train);
-  dir.write_lines("valid.src", valid);
-  dir.write_lines("valid.tgt", valid);
-  std::vector<std::string> all = {"data.train.src=" + dir.path("train.src"), "data.train.tgt=" + dir.path("train.tgt"),
-                                  "data.valid.src=" + dir.path("valid.src"), "data.valid.tgt=" + dir.path("valid.tgt"),
-                                  "train.run_dir=" + dir.path("run"), "vocab.size=32"};
-  all.insert(all.end(), overrides.begin(), overrides.end());
-  return load_config(ROSETTA_SOURCE_DIR "/configs/tiny.yaml", all);
-}
+using testing::copy_lines;  // copy task: the target is the source
+using testing::tiny_config;
 
 std::vector<double> logged_losses(const std::string& metrics) {
   std::ifstream in(metrics);
