@@ -21,7 +21,7 @@ Adam::Adam(nn::NamedParameters parameters, const TrainConfig& config)
   }
 }
 
-void Adam::step(float lr) {
+void Adam::step(float lr, float grad_scale) {
   ++steps_;
   // torch.optim.Adam: p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
   const double bc1 = 1.0 - std::pow(static_cast<double>(beta1_), static_cast<double>(steps_));
@@ -41,7 +41,7 @@ void Adam::step(float lr) {
     const int64_t n = p.value().numel();
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) {
-      const float grad = g[i] + coupled_wd * w[i];
+      const float grad = g[i] * grad_scale + coupled_wd * w[i];
       m[i] = b1 * m[i] + (1.0f - b1) * grad;
       v[i] = b2 * v[i] + (1.0f - b2) * grad * grad;
       w[i] = decay * w[i] - step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);

@@ -296,10 +296,11 @@ bool Trainer::train_update() {
     return false;
   }
   nonfinite_in_row_ = 0;
-  if (t.clip_norm > 0 && grad_norm > t.clip_norm) scale_grads(parameters, static_cast<float>(t.clip_norm / (grad_norm + 1e-6)));
+  // Clipping scales the gradients inside Adam's pass rather than in one of its own.
+  const float clip = t.clip_norm > 0 && grad_norm > t.clip_norm ? static_cast<float>(t.clip_norm / (grad_norm + 1e-6)) : 1.0f;
   ++step_;
   const float lr = learning_rate(t, step_);
-  adam_->step(lr);
+  adam_->step(lr, clip);
   adam_->zero_grad();
   if (ema_) ema_->update(parameters);
   last_loss_ = loss;

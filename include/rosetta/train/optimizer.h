@@ -18,7 +18,8 @@ class Adam {
   Adam(nn::NamedParameters parameters, const TrainConfig& config);
 
   // One update with learning rate lr from the parameters' gradients.
-  void step(float lr);
+  // grad_scale multiplies every gradient first (clipping), in the same pass.
+  void step(float lr, float grad_scale = 1.0f);
   void zero_grad();
   int64_t steps() const { return steps_; }
 
