@@ -49,6 +49,7 @@ struct MatmulOptions {
   float alpha = 1.0f;
   bool accumulate = false;
   bool b_is_weight = false;  // a parameter: see begin_frozen_weights()
+  bool relu = false;         // c = max(c, 0) as the product is written (a oneDNN post-op)
 };
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options = {});
 

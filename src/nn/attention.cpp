@@ -87,8 +87,9 @@ FeedForward::FeedForward(int64_t d_model, int64_t ffn, Activation activation,
 }
 
 Var FeedForward::forward(const Var& x, Rng* dropout_rng) const {
-  Var h = linear1_.forward(x);  // [..., F]
-  h = activation_ == Activation::relu ? ops::relu(h) : ops::gelu(h);
+  // ReLU runs as the product's post-op; GELU's backward needs its input, so it stays an op of its own.
+  Var h = activation_ == Activation::relu ? ops::linear_relu(x, linear1_.weight(), linear1_.bias())
+                                          : ops::gelu(linear1_.forward(x));  // [..., F]
   if (dropout_rng) h = ops::dropout(h, activation_dropout_, *dropout_rng);
   return linear2_.forward(h);  // [..., D]
 }

@@ -49,7 +49,12 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b, float
   });
 }
 
-Var linear(const Var& x, const Var& weight, const Var& bias) {
+namespace {
+
+// linear, and linear_relu with the ReLU applied by the product's post-op; its
+// backward masks the gradient with the output (y > 0 exactly where the
+// product was), then goes on as linear's.
+Var linear_impl(const Var& x, const Var& weight, const Var& bias, bool relu) {
   check(weight.value().ndim() == 2, "linear weight must be [Out, In], got ",
         shape_text(weight.shape()));
   const int64_t in = weight.value().dim(1), out_width = weight.value().dim(0);
@@ -62,12 +67,18 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   const MatmulOperand x2(kernels::contiguous(x.value()).view({-1, in}));  // [R, In]
   const MatmulOperand w(weight.value(), true);                             // [Out, In]
   Tensor y = Tensor::empty({x2.dim(0), out_width});                        // [R, Out]
-  kernels::matmul(x2, w.transposed(), y, {.bias = bias.defined() ? &bias.value() : nullptr});
+  kernels::matmul(x2, w.transposed(), y, {.bias = bias.defined() ? &bias.value() : nullptr, .relu = relu});
   Shape out_shape = x.shape();
   out_shape.back() = out_width;
+  const Tensor kept = relu ? y : Tensor();  // the ReLU's mask; linear keeps no output
   return Var::from_op(y.view(out_shape), {x, weight, bias}, [x = x.sink(), x2, w, weight = weight.sink(),
-                                                             bias = bias.sink()](const Tensor& g) {
-    const Tensor g2 = g.view({-1, g.dim(-1)});  // [R, Out]
+                                                             bias = bias.sink(), relu, y = kept](const Tensor& g) {
+    Tensor g2 = g.view({-1, g.dim(-1)});  // [R, Out]
+    if (relu) {
+      Tensor masked = Tensor::empty(g2.shape());
+      kernels::activation_backward(kernels::Activation::relu, y, kernels::contiguous(g2), masked);
+      g2 = masked;
+    }
     const MatmulOperand pg(g2);
     if (x.requires_grad()) x.accumulate_grad(product(pg, w, 1.0f).view(x.shape()));
     if (weight.requires_grad()) weight.accumulate_grad(product(pg.transposed(), x2, 1.0f));
@@ -78,5 +89,10 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
     }
   });
 }
+
+}  // namespace
+
+Var linear(const Var& x, const Var& weight, const Var& bias) { return linear_impl(x, weight, bias, false); }
+Var linear_relu(const Var& x, const Var& weight, const Var& bias) { return linear_impl(x, weight, bias, true); }
 
 }  // namespace rosetta::ops

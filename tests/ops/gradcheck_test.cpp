@@ -103,6 +103,8 @@ std::vector<Case> cases() {
   c.push_back({"cross_entropy", "smoothed_ignored",
                [](auto& v) { return cross_entropy(v[0], {2, 0, 4, 1}, 0.1f, 0); }, {r({4, 6}, 53)}});
   c.push_back({"cross_entropy", "plain", [](auto& v) { return cross_entropy(v[0], {2, 1, 0}); }, {r({3, 5}, 54)}});
+  c.push_back({"linear_relu", "bias", [](auto& v) { return linear_relu(v[0], v[1], v[2]); },
+               {r({2, 3, 4}, 63), r({5, 4}, 64), r({5}, 65)}});
   c.push_back({"linear_cross_entropy", "bias_smoothed_ignored",
                [](auto& v) { return linear_cross_entropy(v[0], v[1], v[2], {2, 0, 4, 1}, 0.1f, 0); },
                {r({4, 3}, 55), r({6, 3}, 56), r({6}, 57)}});

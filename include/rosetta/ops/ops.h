@@ -20,6 +20,8 @@ Var matmul(const Var& a, const Var& b, bool transpose_a = false, bool transpose_
            float alpha = 1.0f);
 // [..., In] x weight [Out, In] (+ bias [Out]) -> [..., Out]; bias may be undefined.
 Var linear(const Var& x, const Var& weight, const Var& bias);
+// relu(linear(x, weight, bias)) in one pass: the ReLU is the product's post-op.
+Var linear_relu(const Var& x, const Var& weight, const Var& bias);
 
 // ---- arithmetic with NumPy broadcasting (arithmetic.cpp) ----------------
 Var add(const Var& a, const Var& b);    // broadcast(a, b)

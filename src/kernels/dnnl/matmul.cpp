@@ -115,6 +115,7 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const
   dnnl_ctx::key_append(key, c);
   key += options.bias ? "bias" : "";
   key += options.accumulate ? "acc" : "";
+  key += options.relu ? "relu" : "";
   dnnl_ctx::key_append(key, options.alpha);
   const int rank = c.ndim();
   const dnnl::memory::desc a_desc = desc_at_rank(a, rank), b_desc = desc_at_rank(b, rank);
@@ -125,11 +126,10 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const
     if (options.bias) bias_desc = desc_of(bias_shape, contiguous_strides(bias_shape));
     dnnl::primitive_attr attr = attributes();
     if (options.alpha != 1.0f) attr.set_output_scales(0, {options.alpha});
-    if (options.accumulate) {
-      dnnl::post_ops ops;
-      ops.append_sum(1.0f);
-      attr.set_post_ops(ops);
-    }
+    dnnl::post_ops ops;
+    if (options.accumulate) ops.append_sum(1.0f);
+    if (options.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (ops.len() > 0) attr.set_post_ops(ops);
     dnnl::matmul::desc desc(a_desc, b_desc, bias_desc, desc_of(c));
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     return Entry{dnnl::matmul(pd), pd};
