@@ -360,6 +360,8 @@ void flip_byte_at(const std::string& path, double where) {
   ASSERT_TRUE(file.good()) << path;
 }
 
+void PrintTo(const Damage& d, std::ostream* os) { *os << d.name; }
+
 class DamagedCache : public ::testing::TestWithParam<Damage> {};
 
 // The run's cache, damaged, is not used: the corpus is encoded again, with
