@@ -102,8 +102,17 @@ class Trainer {
   // The next batch would start epoch train.max_epochs + 1.
   bool epochs_done(const DataPosition& position) const;
   double elapsed() const {
+    if (hooks_.elapsed) return hooks_.elapsed(step_);
     return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
   }
+  // A linear schedule with no end in updates ends with the time budget: at
+  // the end of warm-up the updates that fit in what is left of train.max_time
+  // are counted once (kept in checkpoints, so a resume repeats the schedule).
+  bool plans_from_time() const {
+    const auto& t = config_.train;
+    return t.schedule == ScheduleKind::linear && t.decay_steps == 0 && t.max_steps == 0 && t.max_time > 0;
+  }
+  void plan_updates();
 
   Config config_;
   TrainHooks hooks_;
@@ -126,6 +135,7 @@ class Trainer {
   int64_t bad_validations_ = 0;
   int64_t nonfinite_in_row_ = 0;
   double elapsed_before_ = 0;
+  int64_t planned_updates_ = 0;  // plans_from_time(): the schedule's end, 0 until planned
   std::map<std::string, std::string> plan_;             // this run's plan records
   std::map<std::string, std::string> resumed_plan_;     // the checkpoint's, when resuming
   std::string resumed_from_;
@@ -188,6 +198,7 @@ Checkpoint Trainer::snapshot() const {
   c.texts["state/best_bleu"] = json_number(best_bleu_);
   c.texts["state/bad_validations"] = std::to_string(bad_validations_);
   c.texts["state/elapsed"] = json_number(elapsed());
+  c.texts["state/planned_updates"] = std::to_string(planned_updates_);
   for (const auto& [key, value] : plan_) c.texts[key] = value;
   store_parameters(*model_, c);
   adam_->save(c);
@@ -206,6 +217,7 @@ void Trainer::restore(const Checkpoint& c) {
   best_bleu_ = std::stod(c.text("state/best_bleu"));
   bad_validations_ = std::stoll(c.text("state/bad_validations"));
   elapsed_before_ = std::stod(c.text("state/elapsed"));
+  planned_updates_ = c.has_text("state/planned_updates") ? std::stoll(c.text("state/planned_updates")) : 0;
   for (const auto& [key, value] : c.texts)
     if (key.rfind("state/plan/", 0) == 0) resumed_plan_[key] = value;
 }
@@ -299,7 +311,8 @@ bool Trainer::train_update() {
   // Clipping scales the gradients inside Adam's pass rather than in one of its own.
   const float clip = t.clip_norm > 0 && grad_norm > t.clip_norm ? static_cast<float>(t.clip_norm / (grad_norm + 1e-6)) : 1.0f;
   ++step_;
-  const float lr = learning_rate(t, step_);
+  if (plans_from_time() && planned_updates_ == 0 && step_ >= std::max<int64_t>(t.warmup_steps, 1)) plan_updates();
+  const float lr = learning_rate(t, step_, planned_updates_);
   adam_->step(lr, clip);
   adam_->zero_grad();
   if (ema_) ema_->update(parameters);
@@ -446,9 +459,20 @@ void Trainer::write_final_average(TrainResult& result) {
   result.final_bleu = v.bleu;
 }
 
+void Trainer::plan_updates() {
+  const auto& t = config_.train;
+  // The pace so far, with 3% of what is left kept for validations and saving.
+  const double per_update = elapsed() / static_cast<double>(step_);
+  const double left = std::max(0.0, t.max_time - elapsed());
+  planned_updates_ = step_ + static_cast<int64_t>(0.97 * left / std::max(per_update, 1e-9));
+  spdlog::info("schedule: {:.2f}s an update so far; the learning rate reaches zero at update {} (train.max_time {})",
+               per_update, planned_updates_, duration_text(t.max_time));
+}
+
 std::string Trainer::stop_reason() const {
   const auto& t = config_.train;
   if (stop_requested()) return "signal";
+  if (planned_updates_ > 0 && step_ >= planned_updates_) return "planned_updates";
   if (t.max_steps > 0 && step_ >= t.max_steps) return "max_steps";
   if (t.max_time > 0 && elapsed() >= t.max_time) return "max_time";
   if (epochs_done(data_position_)) return "max_epochs";
@@ -501,7 +525,7 @@ TrainResult Trainer::run() {
   if (!reason.empty() && !last_checkpoint_.empty())
     spdlog::warn("{} already ended ({} at step {}): nothing to train. Raise the limit (--set train.{}=...) to go on, "
                  "or give another train.run_dir to start over",
-                 run_.root(), reason, step_, reason);
+                 run_.root(), reason, step_, reason == "planned_updates" ? "max_time" : reason);
   while (reason.empty()) {
     if (!train_update()) {  // skipped (non-finite): the step did not advance, so nothing to validate or save
       reason = stop_reason();

@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "rosetta/model/checkpoint.h"
+#include "rosetta/train/optimizer.h"
 #include "rosetta/train/progress_plot.h"
+#include "rosetta/train/stop_signal.h"
 #include "rosetta/train/trainer.h"
 #include "testing/tiny_run.h"
 
@@ -29,6 +32,21 @@ int count(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
+}
+
+// "loss" and "lr" of each training line, as written.
+std::vector<std::string> loss_and_rate(const std::string& metrics) {
+  std::vector<std::string> out;
+  std::istringstream in(read_file(metrics));
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"type\":\"train\"") == std::string::npos) continue;
+    const auto field = [&](const std::string& key) {
+      const auto at = line.find("\"" + key + "\":") + key.size() + 3;
+      return line.substr(at, line.find(',', at) - at);
+    };
+    out.push_back(field("step") + " " + field("loss") + " " + field("lr"));
+  }
+  return out;
 }
 
 TEST(RunOutputs, FinalCheckpointIsTheMeanOfTheLastOnesAndIsValidated) {
@@ -61,6 +79,39 @@ TEST(RunOutputs, EveryRunEndsWithAPictureThatKeepsEarlierPointsAfterAResume) {
   EXPECT_NE(second.find("6 updates"), std::string::npos);
   // 6 losses and learning rates (4 of them from before the resume), validation loss and BLEU at step 6.
   EXPECT_EQ(count(second, "<circle"), 6 + 6 + 1 + 1);
+}
+
+// A linear schedule that ends with train.max_time: planned once at the end of
+// warm-up from the pace so far, kept in checkpoints. The clock is the test's
+// (one second an update), so the plan is known: 5 + floor(0.97 x 35) = 38.
+TEST(RunOutputs, TimeBudgetScheduleIsPlannedOnceAndResumesBitForBit) {
+  const std::vector<std::string> settings = {"train.schedule=linear", "train.warmup_steps=5", "train.max_time=40", "train.max_steps=0",
+                                             "train.log_every=1", "train.valid_every=0", "train.save_every=1000"};
+  TrainHooks clock;
+  clock.elapsed = [](int64_t step) { return static_cast<double>(step); };
+  TempDir straight, resumed;
+  const TrainResult a = train(tiny_config(straight, settings), clock);
+  EXPECT_EQ(a.steps, 38);
+  EXPECT_EQ(a.stop_reason, "planned_updates");
+  // Interrupted after the plan (step 20), then resumed.
+  TrainHooks interrupt = clock;
+  interrupt.after_backward = [](int64_t step, const nn::NamedParameters&) {
+    if (step == 20) request_stop();
+  };
+  clear_stop_request();
+  const TrainResult first = train(tiny_config(resumed, settings), interrupt);
+  clear_stop_request();
+  EXPECT_EQ(first.steps, 20);
+  EXPECT_EQ(load_checkpoint(first.last_checkpoint).text("state/planned_updates"), "38");
+  const TrainResult b = train(tiny_config(resumed, settings), clock);
+  EXPECT_EQ(b.steps, 38);
+  const auto sa = loss_and_rate(straight.path("run/metrics.jsonl")), sb = loss_and_rate(resumed.path("run/metrics.jsonl"));
+  ASSERT_EQ(sa.size(), 38u);
+  EXPECT_EQ(sa, sb);  // bit for bit, as printed in shortest exact form
+  // The rate falls linearly to zero at the planned end: at update 37 it is 1/33 of the peak.
+  TrainConfig t = tiny_config(straight, settings).train;
+  EXPECT_NEAR(learning_rate(t, 37, 38), t.lr / 33, 1e-9);
+  EXPECT_EQ(learning_rate(t, 38, 38), 0.0f);
 }
 
 TEST(ProgressPlot, ASinglePointStillShowsAndTextIsEscaped) {

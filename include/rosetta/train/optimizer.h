@@ -41,7 +41,10 @@ double global_grad_norm(const nn::NamedParameters& parameters);
 void scale_grads(const nn::NamedParameters& parameters, float factor);
 
 // The learning rate before update `step` (counted from 1).
-float learning_rate(const TrainConfig& config, int64_t step);
+// planned_end: where a linear schedule with neither train.decay_steps nor
+// train.max_steps reaches zero (the trainer plans it from train.max_time);
+// 0 while not planned yet (the peak rate holds after warm-up).
+float learning_rate(const TrainConfig& config, int64_t step, int64_t planned_end = 0);
 
 // Exponential moving average of the parameters (Marian's exponential
 // smoothing): shadow = decay * shadow + (1 - decay) * parameter.

@@ -30,6 +30,8 @@ struct TrainResult {
 // Test seams: called after each backward pass, before the gradient checks.
 struct TrainHooks {
   std::function<void(int64_t next_step, const nn::NamedParameters& parameters)> after_backward;
+  // Replaces the wall clock: the run's elapsed seconds after `step` updates.
+  std::function<double(int64_t step)> elapsed;
 };
 
 // config: data paths already resolved against the data root.
