@@ -35,8 +35,8 @@ if [ -d "$run_dir" ]; then
   fi
 fi
 build/rosetta train --config configs/quickstart.yaml --data-root data
-# The model a user should use: final.ckpt (the mean of the last checkpoints), else the newest one.
-checkpoint="$run_dir/final.ckpt"
+# The model a user should use: the best on validation (configs/quickstart.yaml says why), else the newest.
+checkpoint="$run_dir/best.ckpt"
 [ -f "$checkpoint" ] || checkpoint=$(ls "$run_dir"/checkpoints/step-*.ckpt | sort -V | tail -n 1)
 echo "quickstart: translating test_2016_flickr with $checkpoint"
 build/rosetta translate --model "$checkpoint" --input data/multi30k/test_2016_flickr.en \
