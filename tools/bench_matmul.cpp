@@ -2,7 +2,8 @@
 // op (autograd, allocation, primitive cache included) next to the same three
 // products run as bare, pre-built oneDNN primitives, for the shapes of a
 // 256-wide Transformer, at 1 and 2 threads. The ratio shows the engine's own
-// overhead. Prints one JSON line per shape and thread count.
+// overhead. fp32, then bf16 (inputs bf16, outputs f32) where the CPU has
+// native bf16. Prints one JSON line per precision, shape and thread count.
 //
 //   bench_matmul [--seconds S]
 #include <oneapi/dnnl/dnnl.hpp>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "rosetta/ops/ops.h"
+#include "rosetta/ops/precision.h"
 
 namespace {
 
@@ -44,36 +46,42 @@ double time_per_call(double min_seconds, Body body) {
   return seconds_since(start) / calls;
 }
 
-dnnl::memory::desc md(std::vector<int64_t> dims, std::vector<int64_t> strides) {
-  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+dnnl::memory::desc md(std::vector<int64_t> dims, std::vector<int64_t> strides,
+                      dnnl::memory::data_type type = dnnl::memory::data_type::f32) {
+  return dnnl::memory::desc(dims, type, strides);
 }
 
 // The three products of a forward+backward as bare oneDNN primitives:
 // C = A B, dA = dC B^T, dB = A^T dC (transposes as strides, as the engine does).
-double bare_onednn(const Problem& p, double min_seconds) {
+// In bf16 the inputs are bf16 and the outputs f32, as the engine's bf16 mode;
+// the engine also pays for rounding its inputs, the bare primitives do not.
+double bare_onednn(const Problem& p, double min_seconds, bool bf16) {
   using dnnl::memory;
+  const memory::data_type in = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   dnnl::stream stream(engine);
   const int64_t B = p.batch, M = p.m, K = p.k, N = p.n;
   std::vector<float> a(B * M * K, 0.5f), b(B * K * N, 0.25f), c(B * M * N), dc(B * M * N, 1.0f),
       da(B * M * K), db(B * K * N);
   // b stored as [B, K, N] or, for transpose_b, as [B, N, K].
-  const auto b_desc = p.transpose_b ? md({B, K, N}, {K * N, 1, K}) : md({B, K, N}, {K * N, N, 1});
-  const auto bt_desc = p.transpose_b ? md({B, N, K}, {K * N, K, 1}) : md({B, N, K}, {K * N, 1, N});
-  const auto a_desc = md({B, M, K}, {M * K, K, 1}), at_desc = md({B, K, M}, {M * K, 1, K});
-  const auto c_desc = md({B, M, N}, {M * N, N, 1});
+  const auto b_desc = p.transpose_b ? md({B, K, N}, {K * N, 1, K}, in) : md({B, K, N}, {K * N, N, 1}, in);
+  const auto bt_desc = p.transpose_b ? md({B, N, K}, {K * N, K, 1}, in) : md({B, N, K}, {K * N, 1, N}, in);
+  const auto a_desc = md({B, M, K}, {M * K, K, 1}, in), at_desc = md({B, K, M}, {M * K, 1, K}, in);
+  const auto c_desc = md({B, M, N}, {M * N, N, 1}), dc_desc = md({B, M, N}, {M * N, N, 1}, in);
+  const auto da_desc = md({B, M, K}, {M * K, K, 1});
+  const auto db_desc = p.transpose_b ? md({B, N, K}, {K * N, K, 1}) : md({B, K, N}, {K * N, N, 1});
   // For a transposed b the engine computes dB = dC^T A straight into b's [B, N, K] layout.
-  const auto ct_desc = md({B, N, M}, {M * N, 1, N});
+  const auto ct_desc = md({B, N, M}, {M * N, 1, N}, in);
   auto make = [&](const memory::desc& x, const memory::desc& y, const memory::desc& z) {
     return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(x, y, z), engine));
   };
   auto fwd = make(a_desc, b_desc, c_desc);
-  auto bwd_a = make(c_desc, bt_desc, a_desc);
-  auto bwd_b = p.transpose_b ? make(ct_desc, a_desc, bt_desc) : make(at_desc, c_desc, b_desc);
+  auto bwd_a = make(dc_desc, bt_desc, da_desc);
+  auto bwd_b = p.transpose_b ? make(ct_desc, a_desc, db_desc) : make(at_desc, dc_desc, db_desc);
   memory A(a_desc, engine, a.data()), Bm(b_desc, engine, b.data()), C(c_desc, engine, c.data());
-  memory dC(c_desc, engine, dc.data()), Bt(bt_desc, engine, b.data()), dA(a_desc, engine, da.data());
+  memory dC(dc_desc, engine, dc.data()), Bt(bt_desc, engine, b.data()), dA(da_desc, engine, da.data());
   memory At(at_desc, engine, a.data()), dCt(ct_desc, engine, dc.data());
-  memory dB(p.transpose_b ? bt_desc : b_desc, engine, db.data());
+  memory dB(db_desc, engine, db.data());
   return time_per_call(min_seconds, [&] {
     fwd.execute(stream, {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, Bm}, {DNNL_ARG_DST, C}});
     bwd_a.execute(stream, {{DNNL_ARG_SRC, dC}, {DNNL_ARG_WEIGHTS, Bt}, {DNNL_ARG_DST, dA}});
@@ -85,8 +93,9 @@ double bare_onednn(const Problem& p, double min_seconds) {
   });
 }
 
-double engine_op(const Problem& p, double min_seconds) {
+double engine_op(const Problem& p, double min_seconds, bool bf16) {
   using namespace rosetta;
+  const ops::PrecisionScope precision(bf16 ? ops::Precision::bf16 : ops::Precision::fp32);
   const Shape a_shape = p.batch == 1 ? Shape{p.m, p.k} : Shape{p.batch, p.m, p.k};
   Shape b_shape = p.transpose_b ? Shape{p.n, p.k} : Shape{p.k, p.n};
   if (p.batch != 1) b_shape.insert(b_shape.begin(), p.batch);
@@ -119,17 +128,21 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
   std::printf("{\"bench\":\"matmul\",\"loadavg_1m\":%.2f}\n", load[0]);
-  for (int threads : {1, 2}) {
-    omp_set_num_threads(threads);
-    for (const Problem& p : problems) {
-      const double flops = 3.0 * 2.0 * p.batch * p.m * p.k * p.n;
-      const double bare = flops / bare_onednn(p, min_seconds) / 1e9;
-      const double engine = flops / engine_op(p, min_seconds) / 1e9;
-      std::printf(
-          "{\"shape\":\"%s\",\"threads\":%d,\"engine_gflops\":%.1f,\"onednn_gflops\":%.1f,"
-          "\"engine_vs_onednn\":%.3f}\n",
-          p.name.c_str(), threads, engine, bare, engine / bare);
-      std::fflush(stdout);
+  const bool have_bf16 = !rosetta::ops::native_bf16_isa().empty();
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !have_bf16) continue;  // oneDNN would emulate it: nothing worth timing
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      for (const Problem& p : problems) {
+        const double flops = 3.0 * 2.0 * p.batch * p.m * p.k * p.n;
+        const double bare = flops / bare_onednn(p, min_seconds, bf16) / 1e9;
+        const double engine = flops / engine_op(p, min_seconds, bf16) / 1e9;
+        std::printf(
+            "{\"shape\":\"%s\",\"precision\":\"%s\",\"threads\":%d,\"engine_gflops\":%.1f,"
+            "\"onednn_gflops\":%.1f,\"engine_vs_onednn\":%.3f}\n",
+            p.name.c_str(), bf16 ? "bf16" : "fp32", threads, engine, bare, engine / bare);
+        std::fflush(stdout);
+      }
     }
   }
   return 0;
