@@ -103,7 +103,7 @@ std::string progress_svg(const ProgressData& d) {
   out += panel({{&d.train_loss, "train loss", "#1f77b4"}, {&d.valid_loss, "valid loss", "#ff7f0e"}}, kHeader,
                "loss (label-smoothed cross-entropy)", max_step, "%.2f");
   out += panel({{&d.valid_bleu, "valid BLEU", "#d62728"}}, kHeader + kPanel, "validation BLEU", max_step, "%.3g");
-  out += panel({{&d.learning_rate, "learning rate", "#2ca02c"}}, kHeader + 2 * kPanel, "learning rate", max_step,
+  out += panel({{&d.learning_rate, "rate", "#2ca02c"}}, kHeader + 2 * kPanel, "learning rate", max_step,
                "%.1e");
   return out + "</svg>\n";
 }
