@@ -1,7 +1,6 @@
 #include "rosetta/data/corpus.h"
 
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
@@ -70,20 +69,20 @@ class CorpusCache {
   }
 
   static void write(const std::string& file, const std::string& key, const ParallelCorpus& c, const CorpusStats& s) {
-    Writer out{AtomicFile(file)};
+    Writer out{AtomicFile(file), {}};
     out.put_string(key);
     out.put(&s, sizeof(s));
     for (const SequenceStore* store : {&c.src_, &c.tgt_}) {
       out.put_vector(store->tokens_);
       out.put_vector(store->offsets_);
     }
-    out.file.write_value(static_cast<uint32_t>(out.crc));
+    out.file.write_value(out.crc.value());
     out.file.commit();
   }
 
   // False (and nothing changed) when the file is absent, stale or damaged.
   static bool read(const std::string& file, const std::string& key, ParallelCorpus& c, CorpusStats& s) {
-    Reader in{std::ifstream(file, std::ios::binary)};
+    Reader in{std::ifstream(file, std::ios::binary), {}};
     if (!in.file) return false;
     std::string stored;
     if (!in.get_string(stored) || stored != key) return false;
@@ -92,7 +91,7 @@ class CorpusCache {
     if (!in.get(&stats, sizeof(stats))) return false;
     for (SequenceStore* store : {&loaded.src_, &loaded.tgt_})
       if (!in.get_vector(store->tokens_) || !in.get_vector(store->offsets_)) return false;
-    const uint32_t computed = static_cast<uint32_t>(in.crc);
+    const uint32_t computed = in.crc.value();
     uint32_t crc = 0;
     if (!in.file.read(reinterpret_cast<char*>(&crc), sizeof(crc)) || crc != computed ||
         in.file.peek() != std::ifstream::traits_type::eof())
@@ -110,10 +109,10 @@ class CorpusCache {
   // Both sides keep the CRC-32 of the bytes they pass.
   struct Writer {
     AtomicFile file;
-    uLong crc = crc32(0L, Z_NULL, 0);
+    Crc32 crc;
     void put(const void* data, size_t n) {
       file.write(data, n);
-      crc = crc32_z(crc, static_cast<const Bytef*>(data), n);
+      crc.add(data, n);
     }
     void put_string(const std::string& s) {
       const uint64_t n = s.size();
@@ -129,10 +128,10 @@ class CorpusCache {
   };
   struct Reader {
     std::ifstream file;
-    uLong crc = crc32(0L, Z_NULL, 0);
+    Crc32 crc;
     bool get(void* data, size_t n) {
       if (!file.read(static_cast<char*>(data), static_cast<std::streamsize>(n))) return false;
-      crc = crc32_z(crc, static_cast<const Bytef*>(data), n);
+      crc.add(data, n);
       return true;
     }
     bool get_string(std::string& s) {

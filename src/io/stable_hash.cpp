@@ -1,6 +1,7 @@
 #include "rosetta/io/stable_hash.h"
 
 #include <xxhash.h>
+#include <zlib.h>
 
 #include <cstdio>
 
@@ -34,5 +35,9 @@ std::string hex64(uint64_t value) {
 }
 
 std::string stable_hash_hex(std::string_view bytes) { return hex64(stable_hash(bytes)); }
+
+void Crc32::add(const void* data, size_t bytes) {
+  value_ = static_cast<uint32_t>(crc32_z(value_, static_cast<const Bytef*>(data), bytes));
+}
 
 }  // namespace rosetta

@@ -30,12 +30,11 @@ enum class Precision { fp32, bf16 };
 void set_matmul_precision(Precision precision);
 Precision matmul_precision();
 // Inside a frozen-weights scope (nested scopes count) weights do not change,
-// so the bf16 copy of a matmul's b operand flagged b_is_weight is made once
+// so the bf16 copy of a weight operand (MatmulOperand(t, true)) is made once
 // and kept (translation reads the same weights every step); the copies go
 // when the outermost scope ends.
 void begin_frozen_weights();
 void end_frozen_weights();
-size_t frozen_weight_copies();  // bf16 copies held
 // oneDNN's best ISA with native bf16 dot products on this CPU ("avx512_core_amx",
 // "avx512_core_bf16"), or "" when bf16 would be emulated.
 std::string native_bf16_isa();
@@ -48,7 +47,6 @@ struct MatmulOptions {
   const Tensor* bias = nullptr;
   float alpha = 1.0f;
   bool accumulate = false;
-  bool b_is_weight = false;  // a parameter: see begin_frozen_weights()
   bool relu = false;         // c = max(c, 0) as the product is written (a oneDNN post-op)
 };
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options = {});
@@ -88,7 +86,6 @@ enum class Activation { relu, gelu };  // gelu is the erf form, as PyTorch's def
 void activation_forward(Activation kind, const Tensor& x, Tensor& y);
 void activation_backward(Activation kind, const Tensor& x, const Tensor& dy, Tensor& dx);
 void affine(const Tensor& x, float alpha, float beta, Tensor& y);  // y = alpha * x + beta
-void exp(const Tensor& x, Tensor& y);
 
 // ---- softmax over the last axis (oneDNN softmax_v2) ---------------------
 void softmax_forward(const Tensor& x, Tensor& y, bool log);

@@ -1,8 +1,5 @@
 #include "rosetta/model/checkpoint.h"
 
-#include <zlib.h>
-
-#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <fstream>
@@ -10,6 +7,7 @@
 
 #include "rosetta/error.h"
 #include "rosetta/io/atomic_file.h"
+#include "rosetta/io/stable_hash.h"
 
 namespace rosetta {
 
@@ -23,11 +21,6 @@ constexpr char kMagic[8] = {'R', 'S', 'T', 'A', 'C', 'K', 'P', 'T'};
 constexpr char kEndMagic[8] = {'R', 'S', 'T', 'A', 'E', 'N', 'D', '\0'};
 constexpr uint8_t kText = 1, kTensor = 2;
 constexpr uint32_t kMaxRank = 8;
-
-template <typename T>
-void put(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
 
 // Reads from the payload with bounds checks: corruption that slips past the
 // checksum still ends in an error, never a read past the end.
@@ -53,20 +46,6 @@ class Reader {
   const std::string& path_;
   size_t pos_ = 0;
 };
-
-uLong crc32_update(uLong crc, const char* bytes, size_t size) {
-  size_t pos = 0;
-  while (pos < size) {  // zlib takes 32-bit lengths
-    const uInt chunk = static_cast<uInt>(std::min<size_t>(size - pos, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes + pos), chunk);
-    pos += chunk;
-  }
-  return crc;
-}
-
-uint32_t crc32_of(std::string_view bytes) {
-  return static_cast<uint32_t>(crc32_update(crc32(0L, Z_NULL, 0), bytes.data(), bytes.size()));
-}
 
 }  // namespace
 
@@ -95,11 +74,11 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   file.write_value<uint32_t>(kCheckpointVersion);
   file.write_value<uint32_t>(0);
   file.write_value<uint64_t>(payload_size);
-  uLong crc = crc32(0L, Z_NULL, 0);
+  Crc32 crc;
   uint64_t written = 0;
   const auto emit = [&](const void* data, size_t bytes) {
     file.write(data, bytes);
-    crc = crc32_update(crc, static_cast<const char*>(data), bytes);
+    crc.add(data, bytes);
     written += bytes;
   };
   const auto emit_header = [&](uint8_t kind, const std::string& name) {
@@ -127,7 +106,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
     }
   }
   check(written == payload_size, "checkpoint ", path, ": wrote ", written, " payload bytes, planned ", payload_size);
-  file.write_value<uint32_t>(static_cast<uint32_t>(crc));
+  file.write_value<uint32_t>(crc.value());
   file.write(kEndMagic, sizeof(kEndMagic));
   file.commit();
 }
@@ -155,8 +134,10 @@ Checkpoint load_checkpoint(const std::string& path, const std::function<bool(con
   const std::string_view payload = std::string_view(file).substr(kHeader, payload_size);
   uint32_t stored_crc;
   std::memcpy(&stored_crc, file.data() + kHeader + payload_size, 4);
+  Crc32 crc;
+  crc.add(payload.data(), payload.size());
   if (std::memcmp(file.data() + kHeader + payload_size + 4, kEndMagic, 8) != 0 ||
-      stored_crc != crc32_of(payload))
+      stored_crc != crc.value())
     throw Error(concat(path, ": checkpoint is corrupted (checksum mismatch)"));
 
   Checkpoint checkpoint;

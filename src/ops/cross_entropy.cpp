@@ -9,13 +9,28 @@
 
 namespace rosetta::ops {
 
+namespace {
+
+// Rows of logits a chunk of the fused op holds: 256 x an 8k vocabulary is
+// 8 MB, which stays in cache between the product, the softmax and the two
+// backward products instead of going to memory four times.
+constexpr int64_t kRowsPerChunk = 256;
+
+// Targets that count (not ignore_id); the loss is their mean.
+int64_t counted_targets(const std::vector<int32_t>& targets, int32_t ignore_id, const char* op) {
+  int64_t counted = 0;
+  for (int32_t t : targets) counted += t != ignore_id;
+  check(counted > 0, op, ": every target is the ignored id ", ignore_id);
+  return counted;
+}
+
+}  // namespace
+
 Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float smoothing,
                   int32_t ignore_id, double* nll) {
   const Tensor x = kernels::contiguous(logits.value());
   check(x.ndim() == 2, "cross_entropy needs [N, V] logits, got ", shape_text(x.shape()));
-  int64_t counted = 0;
-  for (int32_t t : targets) counted += t != ignore_id;
-  check(counted > 0, "cross_entropy: every target is the ignored id ", ignore_id);
+  const int64_t counted = counted_targets(targets, ignore_id, "cross_entropy");
   Tensor probs = Tensor::empty(x.shape());
   const auto sums = kernels::cross_entropy_forward(x, targets, smoothing, ignore_id, probs);
   if (nll) *nll = sums.nll / static_cast<double>(counted);
@@ -29,19 +44,6 @@ Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float 
                       });
 }
 
-}  // namespace rosetta::ops
-
-namespace rosetta::ops {
-
-namespace {
-
-// Rows of logits a chunk of the fused op holds: 256 x an 8k vocabulary is
-// 8 MB, which stays in cache between the product, the softmax and the two
-// backward products instead of going to memory four times.
-constexpr int64_t kRowsPerChunk = 256;
-
-}  // namespace
-
 Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, const std::vector<int32_t>& targets,
                          float smoothing, int32_t ignore_id, double* nll) {
   const Tensor x = kernels::contiguous(hidden.value());
@@ -53,9 +55,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
         " rows");
   check(!bias.defined() || (bias.value().ndim() == 1 && bias.value().dim(0) == vocab), "linear_cross_entropy: bias ",
         shape_text(bias.defined() ? bias.shape() : Shape{}), " does not fit ", vocab, " classes");
-  int64_t counted = 0;
-  for (int32_t t : targets) counted += t != ignore_id;
-  check(counted > 0, "linear_cross_entropy: every target is the ignored id ", ignore_id);
+  const int64_t counted = counted_targets(targets, ignore_id, "linear_cross_entropy");
   const float inv_count = 1.0f / static_cast<float>(counted);
   const bool want_grad = grad_enabled() && (hidden.requires_grad() || weight.requires_grad() ||
                                             (bias.defined() && bias.requires_grad()));

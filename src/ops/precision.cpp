@@ -42,6 +42,5 @@ Precision resolve_precision(const std::string& setting, std::string* why) {
 
 FrozenWeightsScope::FrozenWeightsScope() { kernels::begin_frozen_weights(); }
 FrozenWeightsScope::~FrozenWeightsScope() { kernels::end_frozen_weights(); }
-size_t frozen_weight_copies() { return kernels::frozen_weight_copies(); }
 
 }  // namespace rosetta::ops

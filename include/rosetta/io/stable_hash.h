@@ -1,6 +1,6 @@
 // Hashes that name things on disk and in checkpoints: XXH3-64 (libxxhash),
 // the same value on every machine, compiler and run (std::hash promises
-// none of that).
+// none of that); and the CRC-32 that checks what we read back.
 #pragma once
 
 #include <cstdint>
@@ -30,5 +30,16 @@ class StableHasher {
 };
 
 std::string hex64(uint64_t value);
+
+// zlib's CRC-32 over bytes given piece by piece: the checksum that ends our
+// checkpoints and corpus caches.
+class Crc32 {
+ public:
+  void add(const void* data, size_t bytes);
+  uint32_t value() const { return value_; }
+
+ private:
+  uint32_t value_ = 0;  // the CRC-32 of no bytes
+};
 
 }  // namespace rosetta

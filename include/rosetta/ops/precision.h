@@ -44,6 +44,5 @@ class FrozenWeightsScope {
   FrozenWeightsScope(const FrozenWeightsScope&) = delete;
   FrozenWeightsScope& operator=(const FrozenWeightsScope&) = delete;
 };
-size_t frozen_weight_copies();
 
 }  // namespace rosetta::ops

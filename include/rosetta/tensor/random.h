@@ -22,9 +22,9 @@ class Rng {
   uint64_t state_;
 };
 
-// A stateless hash of (key, counter) to a uniform float in [0, 1): dropout
-// draws one key per call and hashes element indices, so masks are identical
-// for any thread count. Inline so the dropout loop vectorises.
+// Stateless hashing of (key, counter): dropout draws one key per call and
+// hashes element indices, so masks are identical for any thread count.
+// Inline so the dropout loop vectorises.
 inline uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -35,9 +35,6 @@ inline uint64_t mix64(uint64_t z) {
 // element).
 inline uint32_t hash_bits24(uint64_t mixed_key, uint64_t counter) {
   return static_cast<uint32_t>(mix64(mixed_key + counter * 0x9e3779b97f4a7c15ULL) >> 40);
-}
-inline float hash_uniform(uint64_t key, uint64_t counter) {
-  return static_cast<float>(hash_bits24(mix64(key), counter)) * (1.0f / 16777216.0f);
 }
 
 }  // namespace rosetta

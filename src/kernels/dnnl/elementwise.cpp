@@ -88,13 +88,6 @@ void affine(const Tensor& x, float alpha, float beta, Tensor& y) {
   execute(entry, {{DNNL_ARG_SRC, memory_of(x)}, {DNNL_ARG_DST, memory_of(y)}});
 }
 
-void exp(const Tensor& x, Tensor& y) {
-  check_same("exp", x, y);
-  if (x.numel() == 0) return;
-  const Entry entry = eltwise_forward_entry(dnnl::algorithm::eltwise_exp, x, 0.0f, 0.0f);
-  execute(entry, {{DNNL_ARG_SRC, memory_of(x)}, {DNNL_ARG_DST, memory_of(y)}});
-}
-
 void activation_backward(Activation kind, const Tensor& x, const Tensor& dy, Tensor& dx) {
   check_same("activation backward", x, dy);
   check_same("activation backward", x, dx);

@@ -188,11 +188,6 @@ void end_frozen_weights() {
   if (--frozen().depth == 0) frozen().copies.clear();
 }
 
-size_t frozen_weight_copies() {
-  std::lock_guard lock(frozen().mutex);
-  return frozen().copies.size();
-}
-
 void set_matmul_precision(Precision precision) { current_precision = precision; }
 Precision matmul_precision() { return current_precision; }
 
@@ -219,7 +214,7 @@ void matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const Mat
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options) {
   check(a.ndim() >= 2 && b.ndim() >= 2, "matmul needs matrices, got ", shape_text(a.shape()),
         " and ", shape_text(b.shape()));
-  matmul(MatmulOperand(a), MatmulOperand(b, options.b_is_weight), c, options);
+  matmul(MatmulOperand(a), MatmulOperand(b), c, options);
 }
 
 }  // namespace rosetta::kernels
