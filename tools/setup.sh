@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 
 # libdnnl-dev's CMake config needs OpenCL (ocl-icd-opencl-dev is only a Recommends);
 # GTest's CMake config loads GMock's targets when they are there.
+# Open MPI: the library to build against and mpirun to launch several processes.
 packages=(build-essential cmake pkg-config libdnnl-dev libsentencepiece-dev libyaml-cpp-dev
           libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libutf8proc-dev libxxhash-dev zlib1g-dev
-          ocl-icd-opencl-dev)
+          ocl-icd-opencl-dev libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--print-packages" ]; then
   echo "${packages[*]}"
   exit 0

@@ -1,5 +1,7 @@
 // The rosetta command line: parses the subcommand, runs it, and turns any
-// rosetta::Error into a logged message and a non-zero exit.
+// rosetta::Error into a logged message and a non-zero exit. Under mpirun,
+// rank 0 logs as usual and the others only warnings and errors, each line
+// tagged with its rank; an error on any rank ends every process of the run.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -7,6 +9,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "rosetta/dist/process_group.h"
 #include "rosetta/error.h"
 
 #ifndef ROSETTA_VERSION
@@ -25,17 +28,29 @@ int main(int argc, char** argv) {
   rosetta::cli::add_config_command(app);
   // Logs go to standard error: standard output carries translations and scores.
   spdlog::set_default_logger(spdlog::stderr_color_mt("rosetta"));
-  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");
+  rosetta::dist::ProcessGroup& group = rosetta::dist::world();
+  if (group.distributed()) {
+    spdlog::set_pattern(fmt::format("[%Y-%m-%d %H:%M:%S] [%^%l%$] [rank {}/{}] %v", group.rank(), group.size()));
+    if (!group.is_root()) spdlog::set_level(spdlog::level::warn);
+  } else {
+    spdlog::set_pattern("[%Y-%m-%d %H:%M:%S] [%^%l%$] %v");
+  }
+  int exit_code = 0;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    exit_code = app.exit(e);
   } catch (const rosetta::Error& e) {
     spdlog::error("{}", e.what());
-    return 1;
+    exit_code = 1;
   } catch (const std::exception& e) {
     spdlog::error("unexpected failure: {}", e.what());
-    return 2;
+    exit_code = 2;
   }
-  return 0;
+  if (exit_code != 0 && group.distributed()) {
+    spdlog::default_logger()->flush();
+    group.abort(exit_code);  // the other processes may wait in a collective
+  }
+  group.finalize();
+  return exit_code;
 }

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "rosetta/config/config.h"
 #include "rosetta/error.h"
+#include "rosetta/dist/process_group.h"
 #include "rosetta/json.h"
 #include "rosetta/model/transformer.h"
 #include "rosetta/train/stop_signal.h"
@@ -55,6 +56,7 @@ void run(const TrainOptions& o) {
   }
   install_stop_handlers();
   const TrainResult r = train(config);
+  if (!dist::world().is_root()) return;  // one summary for the run
   std::cout << concat("{\"steps\":", r.steps, ",\"epochs\":", r.epochs, ",\"best_valid_bleu\":", json_number(r.best_bleu),
                       ",\"last_loss\":", json_number(r.last_loss), ",\"stop_reason\":", json_string(r.stop_reason),
                       ",\"last_checkpoint\":", json_string(r.last_checkpoint), ",\"best_checkpoint\":",

@@ -96,14 +96,17 @@ Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices
 }
 
 BatchStream::BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t seed, DataPosition start,
-                         SubwordSampling sampling, size_t prefetch)
+                         SubwordSampling sampling, size_t prefetch, StreamShard shard)
     : corpus_(corpus),
       plan_(std::move(plan)),
       seed_(seed),
       sampling_(sampling),
       capacity_(std::max<size_t>(prefetch, 1)),
       position_(start),
-      produce_at_(start) {
+      produce_at_(start),
+      shard_(shard) {
+  check(shard_.count >= 1 && shard_.index >= 0 && shard_.index < shard_.count, "stream shard ", shard_.index,
+        " of ", shard_.count, " does not exist");
   check(!plan_.empty(), "no batches: the training corpus is empty after filtering");
   check(start.epoch >= 1 && start.batch >= 0 && start.batch <= static_cast<int64_t>(plan_.size()),
         "data position (epoch ", start.epoch, ", batch ", start.batch, ") is outside the ", plan_.size(),
@@ -132,7 +135,8 @@ void BatchStream::produce() {
       }
       const uint64_t sampling_seed = (seed_ * 1000003 + static_cast<uint64_t>(produce_at_.epoch)) * 1000003 +
                                      static_cast<uint64_t>(produce_at_.batch);
-      Batch batch = collate(corpus_, plan_[order[produce_at_.batch]], sampling_, sampling_seed);
+      const bool ours = produced_++ % shard_.count == shard_.index;
+      Batch batch = ours ? collate(corpus_, plan_[order[produce_at_.batch]], sampling_, sampling_seed) : Batch{};
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stop_ || queue_.size() < capacity_; });
       if (stop_) return;

@@ -111,10 +111,18 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
   file.commit();
 }
 
-Checkpoint load_checkpoint(const std::string& path, const std::function<bool(const std::string&)>& keep_tensor) {
+std::string read_checkpoint_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(concat("cannot open checkpoint ", path));
-  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+Checkpoint load_checkpoint(const std::string& path, const std::function<bool(const std::string&)>& keep_tensor) {
+  return parse_checkpoint(read_checkpoint_file(path), path, keep_tensor);
+}
+
+Checkpoint parse_checkpoint(const std::string& file, const std::string& path,
+                            const std::function<bool(const std::string&)>& keep_tensor) {
   constexpr size_t kHeader = 8 + 4 + 4 + 8, kTrailer = 4 + 8;
   if (file.size() < 8 || std::memcmp(file.data(), kMagic, 8) != 0)
     throw Error(concat(path, " is not a Rosetta checkpoint"));

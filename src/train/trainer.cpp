@@ -14,6 +14,7 @@
 #include "rosetta/data/batcher.h"
 #include "rosetta/data/text_file.h"
 #include "rosetta/decode/translator.h"
+#include "rosetta/dist/process_group.h"
 #include "rosetta/error.h"
 #include "rosetta/eval/bleu.h"
 #include "rosetta/io/atomic_file.h"
@@ -24,6 +25,7 @@
 #include "rosetta/ops/engine_stats.h"
 #include "rosetta/ops/precision.h"
 #include "rosetta/tensor/threads.h"
+#include "rosetta/train/gradient_sum.h"
 #include "rosetta/train/optimizer.h"
 #include "rosetta/train/progress_plot.h"
 #include "rosetta/train/run_folder.h"
@@ -48,7 +50,7 @@ std::string duration_text(double seconds) {
 // cleared before a log line.
 class ProgressLine {
  public:
-  ProgressLine() : enabled_(::isatty(2)) {}
+  explicit ProgressLine(bool enabled) : enabled_(enabled && ::isatty(2)) {}
   void show(const std::string& text) {
     if (!enabled_) return;
     std::fprintf(stderr, "\r\033[K%s", text.c_str());
@@ -65,6 +67,32 @@ class ProgressLine {
   bool enabled_;
   bool shown_ = false;
 };
+
+// Strings as one length-prefixed string, to send between processes.
+std::string pack_strings(const std::vector<std::string>& strings) {
+  std::string out;
+  for (const std::string& s : strings) {
+    const uint64_t n = s.size();
+    out.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::string> unpack_strings(const std::string& packed) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at < packed.size();) {
+    uint64_t n = 0;
+    std::memcpy(&n, packed.data() + at, sizeof(n));
+    out.push_back(packed.substr(at + sizeof(n), n));
+    at += sizeof(n) + n;
+  }
+  return out;
+}
+
+// With several processes, every how many updates they compare parameter
+// checksums (and before each checkpoint): a replica that drifted stops the run.
+constexpr int64_t kReplicaCheckEvery = 200;
 
 struct ValidationResult {
   double loss = 0, nll = 0, bleu = -1;
@@ -98,7 +126,18 @@ class Trainer {
   void write_plot();
   // final.ckpt: the mean of the last train.average_last checkpoints, validated.
   void write_final_average(TrainResult& result);
-  std::string stop_reason() const;
+  // signalled: a stop signal reached this process (or, from the root's view, any).
+  std::string stop_reason(bool signalled) const;
+  // The stop reason every process agrees on: the root's clock decides, and a
+  // signal that reached any process stops them all.
+  std::string agreed_stop_reason();
+  // Root's parameters replace the others' (at start, after resume, for final.ckpt).
+  void broadcast_parameters();
+  // Every process holds the same parameters, or the run stops naming the rank.
+  void check_replicas();
+  void append_metrics(const std::string& json_line) const {
+    if (group_.is_root()) run_.append_metrics(json_line);
+  }
   // The next batch would start epoch train.max_epochs + 1.
   bool epochs_done(const DataPosition& position) const;
   double elapsed() const {
@@ -125,7 +164,8 @@ class Trainer {
   bool have_valid_ = false;
   std::vector<std::string> valid_src_, valid_ref_;
   std::unique_ptr<BatchStream> stream_;
-  Rng dropout_rng_{1};
+  std::unique_ptr<GradientSum> gradients_;
+  dist::ProcessGroup& group_ = dist::world();
 
   // Training state (saved in checkpoints).
   int64_t step_ = 0;
@@ -139,6 +179,7 @@ class Trainer {
   std::map<std::string, std::string> plan_;             // this run's plan records
   std::map<std::string, std::string> resumed_plan_;     // the checkpoint's, when resuming
   std::string resumed_from_;
+  int64_t resumed_processes_ = 1;
 
   // Progress since the last log line.
   Clock::time_point started_ = Clock::now();
@@ -149,18 +190,40 @@ class Trainer {
   double last_loss_ = 0;
   ProgressData plot_;
   std::string last_checkpoint_;
-  ProgressLine progress_;
+  ProgressLine progress_{dist::world().is_root()};
 };
 
 void Trainer::prepare_vocabularies(const Checkpoint* resume_from) {
-  vocabularies_ = resume_from ? Vocabularies::from_texts(resume_from->texts, "the checkpoint")
-                              : load_or_train_vocabularies(config_.vocab, config_.data.train, run_.root(), config_.train.seed);
+  if (resume_from) {
+    vocabularies_ = Vocabularies::from_texts(resume_from->texts, "the checkpoint");
+    return;
+  }
+  // The root trains or loads them in the run folder; the others take its copy.
+  std::string packed;
+  if (group_.is_root()) {
+    vocabularies_ = load_or_train_vocabularies(config_.vocab, config_.data.train, run_.root(), config_.train.seed);
+    if (!group_.distributed()) return;
+    std::map<std::string, std::string> texts;
+    vocabularies_.store(texts);
+    std::vector<std::string> fields;
+    for (const auto& [key, value] : texts) fields.insert(fields.end(), {key, value});
+    packed = pack_strings(fields);
+  }
+  group_.broadcast(packed);
+  if (group_.is_root()) return;
+  const std::vector<std::string> fields = unpack_strings(packed);
+  std::map<std::string, std::string> texts;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) texts[fields[i]] = fields[i + 1];
+  vocabularies_ = Vocabularies::from_texts(texts, "rank 0");
 }
 
 void Trainer::load_data() {
   check(!config_.data.train.src.empty() && !config_.data.train.tgt.empty(),
         "data.train.src and data.train.tgt must name the training text");
   const CorpusFilter filter{config_.data.max_len, config_.data.max_length_ratio};
+  // The root encodes first and leaves its cache; the others then read it
+  // (or, on a machine of their own, encode and cache for themselves).
+  if (!group_.is_root()) group_.barrier();
   train_corpus_ = ParallelCorpus::load(config_.data.train, vocabularies_, filter, run_.path("cache"),
                                        config_.vocab.sampling);
   have_valid_ = !config_.data.valid.src.empty() && !config_.data.valid.tgt.empty();
@@ -170,20 +233,37 @@ void Trainer::load_data() {
     valid_src_ = read_lines(config_.data.valid.src);
     valid_ref_ = read_lines(config_.data.valid.tgt);
   }
+  if (group_.is_root()) group_.barrier();
 }
 
 std::optional<Checkpoint> Trainer::find_checkpoint() {
-  for (const std::string& path : run_.checkpoints()) {
-    try {
-      Checkpoint c = load_checkpoint(path);
-      spdlog::info("resuming from {}", path);
-      last_checkpoint_ = resumed_from_ = path;
-      return c;
-    } catch (const Error& e) {
-      spdlog::warn("skipping a damaged checkpoint: {}", e.what());
+  // The root reads the run folder; the others resume from the bytes it sends
+  // (their machines need not hold the run folder).
+  std::optional<Checkpoint> found;
+  std::string bytes;
+  if (group_.is_root()) {
+    for (const std::string& path : run_.checkpoints()) {
+      try {
+        bytes = read_checkpoint_file(path);
+        found = parse_checkpoint(bytes, path);
+        resumed_from_ = path;
+        break;
+      } catch (const Error& e) {
+        spdlog::warn("skipping a damaged checkpoint: {}", e.what());
+        bytes.clear();
+      }
     }
   }
-  return std::nullopt;
+  if (group_.distributed()) {
+    group_.broadcast(resumed_from_);
+    group_.broadcast(bytes);
+    if (!group_.is_root() && !bytes.empty()) found = parse_checkpoint(bytes, resumed_from_ + " (from rank 0)");
+  }
+  if (found) {
+    spdlog::info("resuming from {}", resumed_from_);
+    last_checkpoint_ = resumed_from_;
+  }
+  return found;
 }
 
 Checkpoint Trainer::snapshot() const {
@@ -194,7 +274,7 @@ Checkpoint Trainer::snapshot() const {
   c.texts["state/epoch"] = std::to_string(epoch_);
   c.texts["state/data_epoch"] = std::to_string(data_position_.epoch);
   c.texts["state/data_batch"] = std::to_string(data_position_.batch);
-  c.texts["state/dropout_rng"] = std::to_string(dropout_rng_.state());
+  c.texts["state/processes"] = std::to_string(group_.size());
   c.texts["state/best_bleu"] = json_number(best_bleu_);
   c.texts["state/bad_validations"] = std::to_string(bad_validations_);
   c.texts["state/elapsed"] = json_number(elapsed());
@@ -213,7 +293,7 @@ void Trainer::restore(const Checkpoint& c) {
   step_ = std::stoll(c.text("state/step"));
   epoch_ = std::stoll(c.text("state/epoch"));
   data_position_ = {std::stoll(c.text("state/data_epoch")), std::stoll(c.text("state/data_batch"))};
-  dropout_rng_.set_state(std::stoull(c.text("state/dropout_rng")));
+  resumed_processes_ = c.has_text("state/processes") ? std::stoll(c.text("state/processes")) : 1;
   best_bleu_ = std::stod(c.text("state/best_bleu"));
   bad_validations_ = std::stoll(c.text("state/bad_validations"));
   elapsed_before_ = std::stod(c.text("state/elapsed"));
@@ -227,6 +307,7 @@ std::map<std::string, std::string> Trainer::plan_records(size_t batches) const {
   return {{"state/plan/batch_tokens", std::to_string(t.batch_tokens)},
           {"state/plan/seed", std::to_string(t.seed)},
           {"state/plan/update_freq", std::to_string(t.update_freq)},
+          {"state/plan/batches_per_update", std::to_string(t.update_freq * group_.size())},
           {"state/plan/corpus", hex64(train_corpus_.fingerprint())},
           {"state/plan/batches", std::to_string(batches)}};
 }
@@ -254,14 +335,29 @@ void Trainer::check_plan(const std::map<std::string, std::string>& now) const {
         "cannot resume from ", resumed_from_, ": the training data are not those the run was trained with (data.train "
         "files, the vocabulary, data.max_len or data.max_length_ratio changed), and its saved data position indexes "
         "the old batches. Restore them or start a new train.run_dir");
-  if (stored("state/plan/update_freq") != now.at("state/plan/update_freq"))
-    spdlog::warn("train.update_freq is {}, the run was trained with {}: training goes on from the same batch, but "
-                 "no longer repeats what an uninterrupted run would have done",
-                 now.at("state/plan/update_freq"), stored("state/plan/update_freq"));
+  // Processes x update_freq batches make an update: what a resume must keep to
+  // repeat the uninterrupted run (older checkpoints: one process).
+  const std::string was = resumed_plan_.count("state/plan/batches_per_update") ? stored("state/plan/batches_per_update")
+                                                                                 : stored("state/plan/update_freq");
+  const std::string is = now.at("state/plan/batches_per_update");
+  if (was != is)
+    spdlog::warn("an update takes {} batches ({} process{} x train.update_freq {}), the run was trained with {} ({} "
+                 "process{}): training goes on from the same batch, but no longer repeats what an uninterrupted run "
+                 "would have done. Keep processes x update_freq = {} to repeat it",
+                 is, group_.size(), group_.size() == 1 ? "" : "es", config_.train.update_freq, was, resumed_processes_,
+                 resumed_processes_ == 1 ? "" : "es", was);
+  else if (resumed_processes_ != group_.size())
+    spdlog::info("the run was saved by {} process{}; {} go{} on from its data position (epoch {}, batch {}) with the "
+                 "same {} batches an update",
+                 resumed_processes_, resumed_processes_ == 1 ? "" : "es", group_.size(),
+                 group_.size() == 1 ? "es" : "", data_position_.epoch, data_position_.batch, is);
 }
 
 Checkpoint Trainer::save_checkpoint_now() {
   const std::string path = run_.checkpoint_path(step_);
+  check_replicas();
+  last_checkpoint_ = path;
+  if (!group_.is_root()) return {};  // one process writes
   Checkpoint checkpoint = snapshot();
   save_checkpoint(checkpoint, path);
   run_.prune(config_.train.keep_last);
@@ -272,26 +368,49 @@ Checkpoint Trainer::save_checkpoint_now() {
 
 bool Trainer::train_update() {
   const auto& t = config_.train;
-  std::vector<Batch> batches;
-  int64_t target_tokens = 0;
-  for (int64_t i = 0; i < t.update_freq; ++i) {
+  // An update takes update_freq x processes consecutive batches of the one
+  // plan; process r computes batches r, r + processes, ... of them.
+  const int64_t processes = group_.size(), rank = group_.rank();
+  std::vector<Batch> mine;
+  std::vector<int64_t> my_tokens(t.update_freq, 0);
+  int64_t taken = 0;
+  for (int64_t i = 0; i < t.update_freq * processes; ++i, ++taken) {
     if (i > 0 && epochs_done(stream_->position())) break;  // the last update takes what is left of the last epoch
     DataPosition from;
-    batches.push_back(stream_->next(&from));
+    Batch batch = stream_->next(&from);
     epoch_ = from.epoch;
-    target_tokens += batches.back().target_tokens;
+    if (i % processes != rank) continue;
+    my_tokens[i / processes] = batch.target_tokens;
+    mine.push_back(std::move(batch));
   }
   data_position_ = stream_->position();
+  // Batch i of the update sits at all[(i mod processes) x update_freq + i / processes].
+  const auto slot = [&](int64_t i) { return (i % processes) * t.update_freq + i / processes; };
+  const std::vector<int64_t> all_tokens = group_.all_gather(my_tokens);
+  int64_t target_tokens = 0;
+  for (int64_t i = 0; i < taken; ++i) target_tokens += all_tokens[slot(i)];
   // The update's loss is the mean over all its target tokens: each batch's
-  // mean weighs in by its share of them.
-  double loss_sum = 0, nll_sum = 0;
-  for (const Batch& batch : batches) {
+  // mean weighs in by its share of them. Dropout draws from the batch's place
+  // in the update, whichever process computes it.
+  std::vector<double> my_sums(2 * t.update_freq, 0.0);
+  for (size_t k = 0; k < mine.size(); ++k) {
+    const Batch& batch = mine[k];
+    const uint64_t i = k * processes + rank;
+    Rng dropout(mix64(mix64(t.seed * 7919 + 17 + static_cast<uint64_t>(step_ + 1)) + i));
     const float share = static_cast<float>(batch.target_tokens) / static_cast<float>(target_tokens);
     double nll = 0;
-    Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, t.label_smoothing, &dropout_rng_, &nll);
-    loss_sum += loss.value().item() * batch.target_tokens;
-    nll_sum += nll * batch.target_tokens;
+    Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, t.label_smoothing, &dropout, &nll);
+    my_sums[2 * k] = loss.value().item() * batch.target_tokens;
+    my_sums[2 * k + 1] = nll * batch.target_tokens;
     backward(loss, Tensor::scalar(share));
+    gradients_->add_backward();
+  }
+  gradients_->finish(group_);
+  const std::vector<double> all_sums = group_.all_gather(my_sums);
+  double loss_sum = 0, nll_sum = 0;
+  for (int64_t i = 0; i < taken; ++i) {
+    loss_sum += all_sums[2 * slot(i)];
+    nll_sum += all_sums[2 * slot(i) + 1];
   }
   const auto parameters = model_->named_parameters();
   if (hooks_.after_backward) hooks_.after_backward(step_ + 1, parameters);
@@ -350,7 +469,7 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
   spdlog::info("epoch {} step {} loss {:.4f} ppl {:.2f} lr {:.3e} gnorm {:.3f} tgt_tok/s {:.0f} elapsed {} eta {}", epoch_,
                step_, loss, std::exp(nll), lr, grad_norm, tokens_per_sec, duration_text(elapsed()),
                eta < 0 ? std::string("-") : duration_text(std::max(eta, 0.0)));
-  run_.append_metrics(concat("{\"type\":\"train\",\"step\":", step_, ",\"epoch\":", epoch_, ",\"loss\":", json_number(loss),
+  append_metrics(concat("{\"type\":\"train\",\"step\":", step_, ",\"epoch\":", epoch_, ",\"loss\":", json_number(loss),
                              ",\"nll\":", json_number(nll), ",\"ppl\":", json_number(std::exp(nll)), ",\"lr\":", json_number(lr),
                              ",\"grad_norm\":", json_number(grad_norm), ",\"tgt_tokens_per_sec\":", json_number(tokens_per_sec),
                              ",\"elapsed_sec\":", json_number(elapsed()), "}"));
@@ -368,22 +487,38 @@ ValidationResult Trainer::validate(const std::string& kind) {
   const auto start = Clock::now();
   if (ema_) ema_->swap_into(model_->named_parameters());
   ValidationResult r;
-  double loss_sum = 0, nll_sum = 0;
-  int64_t tokens = 0;
-  for (const auto& indices : make_batches(valid_corpus_, config_.train.batch_tokens, 0)) {
-    const Batch batch = collate(valid_corpus_, indices);
+  // With several processes each takes every processes-th batch and a share of
+  // the sentences to translate; the sums run in batch order as in one process.
+  const int64_t processes = group_.size(), rank = group_.rank();
+  const BatchPlan batches = make_batches(valid_corpus_, config_.train.batch_tokens, 0);
+  std::vector<double> mine(3 * batches.size(), 0.0);
+  for (size_t b = rank; b < batches.size(); b += processes) {
+    const Batch batch = collate(valid_corpus_, batches[b]);
     double nll = 0;
     Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, config_.train.label_smoothing, nullptr, &nll);
-    loss_sum += loss.value().item() * batch.target_tokens;
-    nll_sum += nll * batch.target_tokens;
-    tokens += batch.target_tokens;
+    mine[3 * b] = loss.value().item() * batch.target_tokens;
+    mine[3 * b + 1] = nll * batch.target_tokens;
+    mine[3 * b + 2] = static_cast<double>(batch.target_tokens);
+  }
+  const std::vector<double> all = group_.all_gather(mine);
+  double loss_sum = 0, nll_sum = 0, tokens = 0;
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const size_t at = (b % processes) * mine.size() + 3 * b;
+    loss_sum += all[at];
+    nll_sum += all[at + 1];
+    tokens += all[at + 2];
   }
   r.loss = tokens ? loss_sum / tokens : 0;
   r.nll = tokens ? nll_sum / tokens : 0;
   SearchOptions search{.beam_size = config_.train.valid_beam_size, .length_penalty = config_.decode.length_penalty,
                        .max_length_a = config_.decode.max_length_a, .max_length_b = config_.decode.max_length_b};
   Translator translator(*model_, vocabularies_, search, config_.decode.batch_size, config_.data.max_len);
-  const std::vector<std::string> hypotheses = translator.translate_best(valid_src_);
+  const size_t lines = valid_src_.size();
+  const std::vector<std::string> my_lines(valid_src_.begin() + lines * rank / processes,
+                                          valid_src_.begin() + lines * (rank + 1) / processes);
+  std::vector<std::string> hypotheses;
+  for (const std::string& packed : group_.all_gather(pack_strings(translator.translate_best(my_lines))))
+    for (std::string& line : unpack_strings(packed)) hypotheses.push_back(std::move(line));
   if (ema_) ema_->swap_into(model_->named_parameters());
   const BleuResult bleu = corpus_bleu(hypotheses, {valid_ref_});
   r.bleu = bleu.score;
@@ -394,7 +529,7 @@ ValidationResult Trainer::validate(const std::string& kind) {
                bleu.signature, seconds);
   for (int64_t i = 0; i < std::min<int64_t>(config_.train.valid_samples, static_cast<int64_t>(valid_src_.size())); ++i)
     spdlog::info("  sample {}: {} => {} (reference: {})", i + 1, valid_src_[i], hypotheses[i], valid_ref_[i]);
-  run_.append_metrics(concat("{\"type\":", json_string(kind), ",\"step\":", step_, ",\"epoch\":", epoch_, ",\"valid_loss\":",
+  append_metrics(concat("{\"type\":", json_string(kind), ",\"step\":", step_, ",\"epoch\":", epoch_, ",\"valid_loss\":",
                              json_number(r.loss), ",\"valid_nll\":", json_number(r.nll), ",\"valid_ppl\":",
                              json_number(std::exp(r.nll)), ",\"valid_bleu\":", json_number(r.bleu), ",\"bleu_signature\":",
                              json_string(r.signature), ",\"elapsed_sec\":", json_number(elapsed()), "}"));
@@ -422,6 +557,7 @@ double json_field(const std::string& line, const std::string& key) {
 }  // namespace
 
 void Trainer::reload_plot_points() {
+  if (!group_.is_root()) return;
   std::ifstream in(run_.path("metrics.jsonl"));
   for (std::string line; std::getline(in, line);) {
     const double step = json_field(line, "step");
@@ -437,6 +573,7 @@ void Trainer::reload_plot_points() {
 }
 
 void Trainer::write_plot() {
+  if (!group_.is_root()) return;
   plot_.title = concat(fs::path(run_.root()).filename().string(), ": ", step_, " updates, epoch ", epoch_, ", ",
                        duration_text(elapsed()));
   write_file_atomically(run_.path("progress.svg"), progress_svg(plot_));
@@ -444,17 +581,20 @@ void Trainer::write_plot() {
 
 void Trainer::write_final_average(TrainResult& result) {
   const int64_t k = config_.train.average_last;
-  std::vector<std::string> newest = run_.checkpoints();  // newest first
-  if (k < 1 || newest.empty()) return;
-  newest.resize(std::min<size_t>(newest.size(), static_cast<size_t>(k)));
-  const std::vector<std::string> inputs(newest.rbegin(), newest.rend());
+  if (k < 1) return;
   result.final_checkpoint = run_.path("final.ckpt");
-  average_checkpoints(inputs, result.final_checkpoint);
-  spdlog::info("final.ckpt: the mean of {} checkpoint{} (steps up to {})", inputs.size(), inputs.size() == 1 ? "" : "s",
-               step_);
+  if (group_.is_root()) {  // the run ends with a checkpoint, so there is one to average
+    std::vector<std::string> newest = run_.checkpoints();  // newest first
+    newest.resize(std::min<size_t>(newest.size(), static_cast<size_t>(k)));
+    const std::vector<std::string> inputs(newest.rbegin(), newest.rend());
+    average_checkpoints(inputs, result.final_checkpoint);
+    spdlog::info("final.ckpt: the mean of {} checkpoint{} (steps up to {})", inputs.size(),
+                 inputs.size() == 1 ? "" : "s", step_);
+  }
   if (!have_valid_) return;
   ema_.reset();  // validate the averaged weights themselves
-  restore_parameters(load_checkpoint(result.final_checkpoint), *model_);
+  if (group_.is_root()) restore_parameters(load_checkpoint(result.final_checkpoint), *model_);
+  broadcast_parameters();
   const ValidationResult v = validate("final");
   result.final_bleu = v.bleu;
 }
@@ -465,13 +605,46 @@ void Trainer::plan_updates() {
   const double per_update = elapsed() / static_cast<double>(step_);
   const double left = std::max(0.0, t.max_time - elapsed());
   planned_updates_ = step_ + static_cast<int64_t>(0.97 * left / std::max(per_update, 1e-9));
+  group_.broadcast(std::span<int64_t>(&planned_updates_, 1));  // the root's clock plans for all
   spdlog::info("schedule: {:.2f}s an update so far; the learning rate reaches zero at update {} (train.max_time {})",
                per_update, planned_updates_, duration_text(t.max_time));
 }
 
-std::string Trainer::stop_reason() const {
+void Trainer::broadcast_parameters() {
+  if (!group_.distributed()) return;
+  for (auto& [name, p] : model_->named_parameters()) {
+    Tensor& value = p.mutable_value();
+    group_.broadcast(std::span<float>(value.data(), static_cast<size_t>(value.numel())));
+  }
+}
+
+void Trainer::check_replicas() {
+  if (!group_.distributed()) return;
+  StableHasher hasher;
+  for (const auto& [name, p] : model_->named_parameters())
+    hasher.add(p.value().data(), sizeof(float) * static_cast<size_t>(p.value().numel()));
+  const int64_t mine = static_cast<int64_t>(hasher.value());
+  const std::vector<int64_t> all = group_.all_gather(std::span<const int64_t>(&mine, 1));
+  for (size_t r = 1; r < all.size(); ++r)
+    check(all[r] == all[0], "step ", step_, ": the parameters of rank ", r, " (checksum ",
+          hex64(static_cast<uint64_t>(all[r])), ") differ from rank 0's (", hex64(static_cast<uint64_t>(all[0])),
+          "): the processes no longer train one model. Stopping; the last good checkpoint is ",
+          last_checkpoint_.empty() ? std::string("none yet") : last_checkpoint_);
+}
+
+std::string Trainer::agreed_stop_reason() {
+  if (!group_.distributed()) return stop_reason(stop_requested());
+  const int64_t signalled = stop_requested() ? 1 : 0;
+  int64_t any = 0;
+  for (int64_t s : group_.all_gather(std::span<const int64_t>(&signalled, 1))) any |= s;
+  std::string reason = group_.is_root() ? stop_reason(any != 0) : std::string();
+  group_.broadcast(reason);
+  return reason;
+}
+
+std::string Trainer::stop_reason(bool signalled) const {
   const auto& t = config_.train;
-  if (stop_requested()) return "signal";
+  if (signalled) return "signal";
   if (planned_updates_ > 0 && step_ >= planned_updates_) return "planned_updates";
   if (t.max_steps > 0 && step_ >= t.max_steps) return "max_steps";
   if (t.max_time > 0 && elapsed() >= t.max_time) return "max_time";
@@ -495,7 +668,7 @@ TrainResult Trainer::run() {
   spdlog::info("precision: {}", precision_why);
   std::optional<Checkpoint> resume = find_checkpoint();
   prepare_vocabularies(resume ? &*resume : nullptr);
-  write_file_atomically(run_.path("config.yaml"), to_yaml(config_));
+  if (group_.is_root()) write_file_atomically(run_.path("config.yaml"), to_yaml(config_));
   load_data();
   ModelConfig model_config = config_.model;
   model_config.src_vocab_size = vocabularies_.source->vocab_size();
@@ -505,57 +678,67 @@ TrainResult Trainer::run() {
   config_.model = model_->config();
   adam_ = std::make_unique<Adam>(model_->named_parameters(), t);
   if (t.ema_decay > 0) ema_ = std::make_unique<ExponentialAverage>(model_->named_parameters(), t.ema_decay);
-  dropout_rng_.set_state(t.seed * 7919 + 17);
   if (resume) restore(*resume);
   resume.reset();
+  broadcast_parameters();  // one model, whatever each process initialised
+  gradients_ = std::make_unique<GradientSum>(model_->named_parameters());
   if (!resumed_from_.empty()) reload_plot_points();
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
   plan_ = plan_records(plan.size());
   check_plan(plan_);
   spdlog::info("model: {} parameters; training: {} pairs in {} batches an epoch; {} threads", model_->parameter_count(),
                train_corpus_.size(), plan.size(), num_threads());
+  if (group_.distributed())
+    spdlog::info("data parallel: {} processes x update_freq {} x batch_tokens {}: an update takes {} batches",
+                 group_.size(), t.update_freq, t.batch_tokens, group_.size() * t.update_freq);
   const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &vocabularies_, t.batch_tokens,
                                  config_.data.max_len};
-  stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling);
+  stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling, 16,
+                                         StreamShard{group_.rank(), group_.size()});
   started_ = window_start_ = Clock::now();
 
   TrainResult result;
   const int64_t first_step = step_;
-  std::string reason = stop_reason();
+  std::string reason = agreed_stop_reason();
   if (!reason.empty() && !last_checkpoint_.empty())
     spdlog::warn("{} already ended ({} at step {}): nothing to train. Raise the limit (--set train.{}=...) to go on, "
                  "or give another train.run_dir to start over",
                  run_.root(), reason, step_, reason == "planned_updates" ? "max_time" : reason);
   while (reason.empty()) {
     if (!train_update()) {  // skipped (non-finite): the step did not advance, so nothing to validate or save
-      reason = stop_reason();
+      reason = agreed_stop_reason();
       continue;
     }
-    const bool at_end = !stop_reason().empty();
+    reason = agreed_stop_reason();
+    const bool at_end = !reason.empty();
     // A run validates at its interval and once more at its end (not when a signal asks it to hurry).
     const auto pause_start = Clock::now();  // validation and saving stay out of tokens/s
     const bool validate_now =
-        have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && !stop_requested()));
+        have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && reason != "signal"));
     if (validate_now) {
       const ValidationResult v = validate();
       const bool improved = v.bleu > best_bleu_;
       bad_validations_ = improved ? 0 : bad_validations_ + 1;
       if (improved) best_bleu_ = v.bleu;
       const Checkpoint saved = save_checkpoint_now();
-      if (improved) {
+      if (improved && group_.is_root()) {
         save_checkpoint(saved, run_.best_path());
         spdlog::info("new best validation BLEU {:.2f}: {}", best_bleu_, run_.best_path());
       }
     } else if (step_ % t.save_every == 0 || at_end) {
       save_checkpoint_now();
+    } else if (step_ % kReplicaCheckEvery == 0) {
+      check_replicas();
     }
     window_start_ += Clock::now() - pause_start;
-    reason = stop_reason();
+    if (validate_now) reason = agreed_stop_reason();  // early stopping counts this validation
   }
   if (last_checkpoint_.empty() || last_checkpoint_ != run_.checkpoint_path(step_)) save_checkpoint_now();
   write_plot();  // validated or not, every run ends with its picture
   if (reason != "signal") {
-    if (step_ == first_step && fs::exists(run_.path("final.ckpt")))
+    int64_t kept = step_ == first_step && fs::exists(run_.path("final.ckpt")) ? 1 : 0;
+    group_.broadcast(std::span<int64_t>(&kept, 1));  // the root's folder decides
+    if (kept)
       result.final_checkpoint = run_.path("final.ckpt");  // nothing trained since it was written
     else
       write_final_average(result);

@@ -55,10 +55,18 @@ struct DataPosition {
   int64_t batch = 0;  // index into the epoch's order of the next batch
 };
 
+// Which of the stream's batches this process computes when several share
+// one plan: batch k of the stream (counted from where it started) is
+// process (k mod count)'s. The others' come back empty (no rows), so every
+// process walks the same positions.
+struct StreamShard {
+  int64_t index = 0, count = 1;
+};
+
 class BatchStream {
  public:
   BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t seed, DataPosition start,
-              SubwordSampling sampling = {}, size_t prefetch = 16);
+              SubwordSampling sampling = {}, size_t prefetch = 16, StreamShard shard = {});
   ~BatchStream();
   BatchStream(const BatchStream&) = delete;
   BatchStream& operator=(const BatchStream&) = delete;
@@ -86,6 +94,8 @@ class BatchStream {
   std::exception_ptr failure_;
   std::thread worker_;
   DataPosition produce_at_;  // producer side
+  StreamShard shard_;
+  int64_t produced_ = 0;
 };
 
 }  // namespace rosetta

@@ -42,6 +42,12 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path);
 Checkpoint load_checkpoint(const std::string& path,
                            const std::function<bool(const std::string&)>& keep_tensor = {});
 
+// The same from a checkpoint file's bytes (as another process sent them);
+// path names it in errors.
+std::string read_checkpoint_file(const std::string& path);
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path,
+                            const std::function<bool(const std::string&)>& keep_tensor = {});
+
 // Parameters under "param/<name>" in the checkpoint.
 void store_parameters(const nn::Module& model, Checkpoint& checkpoint, const std::string& prefix = "param/");
 // Copies them into the model; every parameter must be there with its shape.
