@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 
 #include "rosetta/data/batcher.h"
 #include "rosetta/data/text_file.h"
@@ -135,6 +136,9 @@ class Trainer {
   void broadcast_parameters();
   // Every process holds the same parameters, or the run stops naming the rank.
   void check_replicas();
+  // Every process must train the same thing: facts are (what, value) pairs
+  // compared with rank 0's; a difference stops every process naming it.
+  void check_processes_agree(const std::vector<std::pair<std::string, std::string>>& facts) const;
   void append_metrics(const std::string& json_line) const {
     if (group_.is_root()) run_.append_metrics(json_line);
   }
@@ -632,6 +636,58 @@ void Trainer::check_replicas() {
           last_checkpoint_.empty() ? std::string("none yet") : last_checkpoint_);
 }
 
+namespace {
+
+// The config as processes must share it: data paths, the run folder and the
+// thread count may differ from machine to machine.
+std::string shared_config_text(Config c) {
+  for (CorpusPaths* paths : {&c.data.train, &c.data.valid, &c.data.test}) paths->src = paths->tgt = "";
+  c.train.run_dir = "";
+  c.train.threads = 0;
+  return to_yaml(c);
+}
+
+std::string executable_checksum() {
+  std::ifstream in("/proc/self/exe", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return bytes.empty() ? std::string("unknown") : stable_hash_hex(bytes);
+}
+
+// The first line where two texts differ, for the message.
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream in_a(a), in_b(b);
+  std::string line_a, line_b;
+  while (true) {
+    const bool more_a = static_cast<bool>(std::getline(in_a, line_a)), more_b = static_cast<bool>(std::getline(in_b, line_b));
+    if (!more_a && !more_b) return "";
+    if (!more_a) line_a = "(end)";
+    if (!more_b) line_b = "(end)";
+    if (line_a != line_b) return concat(": rank 0 has \"", line_a, "\", it has \"", line_b, "\"");
+  }
+}
+
+}  // namespace
+
+void Trainer::check_processes_agree(const std::vector<std::pair<std::string, std::string>>& facts) const {
+  if (!group_.distributed()) return;
+  std::vector<std::string> fields;
+  for (const auto& [what, value] : facts) fields.insert(fields.end(), {what, value});
+  const std::vector<std::string> all = group_.all_gather(pack_strings(fields));
+  const std::vector<std::string> root = unpack_strings(all[0]);
+  for (size_t r = 1; r < all.size(); ++r) {
+    const std::vector<std::string> theirs = unpack_strings(all[r]);
+    for (size_t i = 0; i + 1 < root.size(); i += 2) {
+      const std::string& theirs_value = i + 1 < theirs.size() ? theirs[i + 1] : std::string();
+      const bool text = root[i] == "config";
+      check(theirs_value == root[i + 1], "rank ", r, " does not train what rank 0 trains: its ", root[i], " differs",
+            text ? first_difference(root[i + 1], theirs_value)
+                 : concat(" (", theirs_value, " against rank 0's ", root[i + 1], ")"),
+            ". Every process needs the same rosetta binary, config (data paths, train.run_dir and train.threads "
+            "aside) and data");
+    }
+  }
+}
+
 std::string Trainer::agreed_stop_reason() {
   if (!group_.distributed()) return stop_reason(stop_requested());
   const int64_t signalled = stop_requested() ? 1 : 0;
@@ -666,6 +722,7 @@ TrainResult Trainer::run() {
                                   : t.precision == PrecisionChoice::automatic ? "auto" : "fp32";
   const ops::PrecisionScope precision(ops::resolve_precision(precision_setting, &precision_why));
   spdlog::info("precision: {}", precision_why);
+  check_processes_agree({{"binary", executable_checksum()}, {"config", shared_config_text(config_)}});
   std::optional<Checkpoint> resume = find_checkpoint();
   prepare_vocabularies(resume ? &*resume : nullptr);
   if (group_.is_root()) write_file_atomically(run_.path("config.yaml"), to_yaml(config_));
@@ -683,6 +740,11 @@ TrainResult Trainer::run() {
   broadcast_parameters();  // one model, whatever each process initialised
   gradients_ = std::make_unique<GradientSum>(model_->named_parameters());
   if (!resumed_from_.empty()) reload_plot_points();
+  std::string valid_text;
+  for (const auto* lines : {&valid_src_, &valid_ref_})
+    for (const std::string& line : *lines) valid_text += line + "\n";
+  check_processes_agree({{"training data", hex64(train_corpus_.fingerprint())},
+                         {"validation data", have_valid_ ? stable_hash_hex(valid_text) : std::string("none")}});
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
   plan_ = plan_records(plan.size());
   check_plan(plan_);

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "rosetta/config/config.h"
+#include "rosetta/error.h"
 #include "rosetta/model/checkpoint.h"
+#include "rosetta/train/run_folder.h"
 #include "testing/run_command.h"
 #include "testing/temp_dir.h"
 #include "testing/tiny_run.h"
@@ -20,11 +23,13 @@ using testing::run_command;
 using testing::TempDir;
 
 // mpirun as root needs its consent (CI runs as root); leak checks in
-// sanitizer builds would flag Open MPI's own allocations.
-std::string mpirun(int processes) {
+// sanitizer builds would flag Open MPI's own allocations; no process is
+// pinned to a core (two would share one).
+std::string mpirun_options() {
   return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 timeout 300 mpirun "
-         "--oversubscribe -x ASAN_OPTIONS -np " + std::to_string(processes) + " ";
+         "--oversubscribe --bind-to none -x ASAN_OPTIONS ";
 }
+std::string mpirun(int processes) { return mpirun_options() + "-np " + std::to_string(processes) + " "; }
 
 class DataParallel : public ::testing::Test {
  protected:
@@ -110,6 +115,92 @@ TEST_F(DataParallel, AnErrorEndsEveryProcessNamingTheRank) {
   EXPECT_NE(r.exit_code, 124) << "timed out: a process hung";
   EXPECT_NE(r.output.find("[error] [rank 0/2]"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("missing.src"), std::string::npos) << r.output;
+}
+
+// Open MPI's MPMD form gives each process its own command line: here rank 1
+// gets `rank1_sets`. Returns the run's exit code and output.
+testing::CommandResult train_apart(const std::string& config, const std::string& run_dir, const std::string& rank1_sets) {
+  const std::string command = testing::rosetta_binary() + " train --config " + config + " --set train.run_dir=" + run_dir;
+  return run_command(mpirun_options() + "-np 1 " + command + " : -np 1 " + command + " " + rank1_sets);
+}
+
+TEST_F(DataParallel, ProcessesThatDisagreeStopAtStartSayingWhat) {
+  auto r = train_apart(config_file(), dir_.path("run"), "--set model.ffn=128");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("rank 1 does not train what rank 0 trains: its config differs: rank 0 has \"  ffn: 64\", it "
+                          "has \"  ffn: 128\""),
+            std::string::npos)
+      << r.output;
+  // Other training text under the same name on rank 1's machine.
+  auto lines = testing::copy_lines(600, 7);
+  dir_.write_lines("other.src", lines);
+  dir_.write_lines("other.tgt", lines);
+  r = train_apart(config_file(), dir_.path("run2"),
+                  "--set data.train.src=" + dir_.path("other.src") + " --set data.train.tgt=" + dir_.path("other.tgt"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("rank 1 does not train what rank 0 trains: its training data differs"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_.path("run2/checkpoints/step-00000010.ckpt")));
+}
+
+// Bad input that only rank 1 reads: every process ends, the error names the rank.
+TEST_F(DataParallel, AFailureOfOneProcessEndsAllNamingIt) {
+  const auto r = train_apart(config_file(), dir_.path("run"), "--set data.train.src=" + dir_.path("gone.src"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.exit_code, 124) << "timed out: a process hung";
+  EXPECT_NE(r.output.find("[error] [rank 1/2]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("gone.src"), std::string::npos) << r.output;
+}
+
+// A process killed outright (SIGKILL, the out-of-memory killer): mpirun ends
+// the others, says which rank died, and the last checkpoint stays good.
+TEST_F(DataParallel, AKilledProcessEndsTheRunAndTheLastCheckpointStaysGood) {
+  const std::string run = dir_.path("killed");
+  const std::string script = dir_.write("kill.sh", concat(R"(
+(cd / && )", mpirun(2), testing::rosetta_binary(), " train --config ", config_file(), " --set train.run_dir=", run,
+      R"( --set train.max_steps=3000 --set train.save_every=20 --set train.valid_every=0 > )", dir_.path("log"),
+      R"( 2>&1; echo $? > )", dir_.path("code"), R"() &
+for i in $(seq 600); do ls )", run, R"(/checkpoints/*.ckpt > /dev/null 2>&1 && break; sleep 0.1; done
+for p in /proc/[0-9]*; do
+  if tr '\0' ' ' < $p/cmdline 2>/dev/null | grep -q -- "^)", testing::rosetta_binary(), R"( train .*run_dir=)", run, R"( " &&
+     tr '\0' '\n' < $p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1; then kill -9 ${p#/proc/}; fi
+done
+wait
+cat )", dir_.path("log"), R"(
+exit $(cat )", dir_.path("code"), R"()
+)"));
+  const auto r = run_command("bash " + script);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "timed out: a process hung";
+  EXPECT_NE(r.output.find("rank 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("signal 9"), std::string::npos) << r.output;
+  const auto checkpoints = RunFolder(run).checkpoints();
+  ASSERT_FALSE(checkpoints.empty());
+  EXPECT_NO_THROW(load_checkpoint(checkpoints.front()));
+}
+
+// SIGTERM to the processes (as Slurm's scancel sends it): they finish the
+// update, rank 0 saves one checkpoint, and the job exits 0.
+TEST_F(DataParallel, SigtermSavesACheckpointAndExitsZero) {
+  const std::string run = dir_.path("stopped");
+  const std::string script = dir_.write("term.sh", concat(R"(
+)", mpirun(2), testing::rosetta_binary(), " train --config ", config_file(), " --set train.run_dir=", run,
+      R"( --set train.max_steps=3000 --set train.save_every=1000000 --set train.valid_every=0 --set train.log_every=1 > )",
+      dir_.path("log"), R"( 2>&1 &
+job=$!
+for i in $(seq 600); do grep -q "step 5 " )", dir_.path("log"), R"( 2>/dev/null && break; sleep 0.1; done
+pkill -TERM -f -- "^)", testing::rosetta_binary(), R"( train .*run_dir=)", run, R"( "
+wait $job
+code=$?
+cat )", dir_.path("log"), R"(
+exit $code
+)"));
+  const auto r = run_command("bash " + script);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("stopped (signal)"), std::string::npos) << r.output;
+  const auto checkpoints = RunFolder(run).checkpoints();
+  ASSERT_EQ(checkpoints.size(), 1u);
+  EXPECT_NO_THROW(load_checkpoint(checkpoints.front()));
 }
 
 }  // namespace
