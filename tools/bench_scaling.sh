@@ -8,6 +8,9 @@
 # Prints JSON lines, with the CPU, its bf16/AMX flags and the load average.
 #
 #   tools/bench_scaling.sh [PRECISION]      fp32 | bf16 | auto (default auto)
+#   SHAPED_GBIT=1                           also: 2 processes over TCP with the loopback shaped to
+#                                           this rate (tc, as root), the gradient sum in one bucket
+#                                           (after the backward pass) against 4 MB buckets (overlapped)
 # Needs the Multi30k files under data/ (tools/get_multi30k.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,16 +22,16 @@ mpirun=(mpirun --bind-to none --oversubscribe)
 
 echo "{\"cpu\":\"$(lscpu | sed -n 's/^Model name: *//p')\",\"flags\":\"$(grep -o -w -E 'avx512_bf16|amx_bf16|amx_tile|avx512_vnni|avx_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//')\"}"
 
-# $1 label, $2 launcher prefix ("" or mpirun), $3 threads, $4 update_freq
+# $1 label, $2 launcher prefix ("" or mpirun), $3 threads, $4 update_freq, $5 train.bucket_mb
 run() {
-  local label="$1" launcher="$2" threads="$3" update_freq="$4" dir="$work/$1"
+  local label="$1" launcher="$2" threads="$3" update_freq="$4" bucket_mb="${5:-4}" dir="$work/$1"
   mkdir -p "$dir"
   # The vocabulary and the encoded corpus of the first run serve the others.
   [ -d "$work/first" ] && cp -r "$work/first/." "$dir/" && rm -rf "$dir/checkpoints" "$dir/metrics.jsonl"
   $launcher /usr/bin/time -f "peak_rss_kb %M" build/rosetta train -c configs/multi30k-small.yaml --data-root data \
     --set train.run_dir="$dir" --set train.max_steps=50 --set train.log_every=10 --set train.precision="$precision" \
     --set train.valid_every=0 --set train.save_every=1000000 --set train.threads="$threads" \
-    --set train.update_freq="$update_freq" > /dev/null 2> "$dir.log"
+    --set train.update_freq="$update_freq" --set train.bucket_mb="$bucket_mb" > /dev/null 2> "$dir.log"
   [ -d "$work/first" ] || { mkdir -p "$work/first"; cp -r "$dir/spm8k.model" "$dir/cache" "$work/first/"; }
   local tps rss sec
   tps=$(grep -o 'tgt_tok/s [0-9.]*' "$dir.log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')
@@ -70,3 +73,12 @@ for gbit in (1, 10, 25):
                           "sum_sec": round(comm + local, 4), "speedup": round(plain, 2),
                           "speedup_if_overlapped": round(overlapped, 2), "communication_hidden": comm <= backward}))
 PY
+
+if [ -n "${SHAPED_GBIT:-}" ]; then
+  tools/install_packages.sh iproute2
+  tc qdisc add dev lo root tbf rate "${SHAPED_GBIT}gbit" burst 256kb latency 50ms
+  trap 'tc qdisc del dev lo root 2> /dev/null; rm -rf "$work"' EXIT
+  over_tcp="${mpirun[*]} --mca btl tcp,self -np 2"
+  run "tcp_${SHAPED_GBIT}gbit_one_bucket" "$over_tcp" 1 1 100000
+  run "tcp_${SHAPED_GBIT}gbit_4mb_buckets_overlapped" "$over_tcp" 1 1 4
+fi

@@ -1,5 +1,6 @@
 #include "rosetta/autograd/var.h"
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "kernels/kernels.h"
@@ -62,7 +63,7 @@ Var Var::from_op(Tensor value, const std::vector<Var>& inputs, BackwardFn backwa
   return out;
 }
 
-void backward(const Var& loss, const Tensor& grad_output) {
+void backward(const Var& loss, const Tensor& grad_output, const LeafDoneFn& leaf_done) {
   check(loss.defined() && loss.requires_grad(),
         "backward() from a value that does not depend on any parameter");
   // Iterative depth-first post-order: inputs come before the nodes using them.
@@ -89,10 +90,19 @@ void backward(const Var& loss, const Tensor& grad_output) {
           shape_text(loss.shape()));
     loss.accumulate_grad(Tensor::full(loss.shape(), 1.0f));
   }
+  // With leaf_done: how many ops still owe each leaf a gradient.
+  std::unordered_map<const detail::Node*, int> owed;
+  if (leaf_done)
+    for (const auto& node : order)
+      for (const auto& input : node->inputs)
+        if (input->is_leaf) ++owed[input.get()];
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     std::shared_ptr<detail::Node> node = std::move(*it);
     if (node->is_leaf) continue;
     if (node->grad.defined() && node->backward) node->backward(node->grad);
+    if (leaf_done)
+      for (const auto& input : node->inputs)
+        if (input->is_leaf && --owed[input.get()] == 0) leaf_done(*input);
     // Free the graph as we go: the closure holds the tensors it saved.
     node->backward = nullptr;
     node->inputs.clear();

@@ -123,6 +123,7 @@ std::vector<Field> fields(Config& c) {
              "matmul precision: fp32, bf16 (fp32 accumulation; weights, optimizer, loss and statistics stay fp32), or auto (bf16 where the CPU has native bf16 dot products)"),
       number("train.batch_tokens", t.batch_tokens, "padded target tokens a batch"),
       number("train.update_freq", t.update_freq, "batches accumulated per update"),
+      number("train.bucket_mb", t.bucket_mb, "with several processes: gradients are summed across them in buckets of this many MB, each as soon as the backward pass completes it"),
       number("train.max_steps", t.max_steps, "stop after this many updates (0: no limit)"),
       number("train.max_epochs", t.max_epochs, "stop after this many epochs (0: no limit)"),
       duration("train.max_time", t.max_time, "stop after this much wall-clock time: 90s, 20m, 1.5h (0: no limit)"),
@@ -188,6 +189,7 @@ void validate(const Config& c, const std::string& origin) {
   require(t.batch_tokens >= c.data.max_len, "train.batch_tokens", "must hold one sentence of data.max_len (",
           c.data.max_len, "), got ", t.batch_tokens);
   require(t.update_freq >= 1, "train.update_freq", "must be at least 1, got ", t.update_freq);
+  require(t.bucket_mb > 0, "train.bucket_mb", "must be positive, got ", t.bucket_mb);
   for (auto [key, n] : {std::pair{"train.max_steps", t.max_steps}, {"train.max_epochs", t.max_epochs},
                         {"train.valid_every", t.valid_every}, {"train.early_stopping", t.early_stopping},
                         {"train.warmup_steps", t.warmup_steps}, {"train.decay_steps", t.decay_steps}})

@@ -42,9 +42,11 @@ std::vector<T> gather_all(std::span<const T> values, int size) {
 ProcessGroup::ProcessGroup() {
   if (!launched_by_mpi()) return;
   int provided = 0;
-  // Only the main thread talks to MPI; OpenMP and the batch thread do not.
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  // One thread at a time talks to MPI: main's, or the gradient sum's while
+  // main computes; OpenMP and the batch thread never do.
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
   mpi_ = true;
+  serialized_ = provided >= MPI_THREAD_SERIALIZED;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 }

@@ -406,10 +406,14 @@ bool Trainer::train_update() {
     Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, t.label_smoothing, &dropout, &nll);
     my_sums[2 * k] = loss.value().item() * batch.target_tokens;
     my_sums[2 * k + 1] = nll * batch.target_tokens;
-    backward(loss, Tensor::scalar(share));
-    gradients_->add_backward();
+    if (k + 1 < mine.size()) {
+      backward(loss, Tensor::scalar(share));
+      gradients_->add_backward();
+    } else {  // the last pass: with several processes its buckets are summed while it runs
+      backward(loss, Tensor::scalar(share), gradients_->leaf_done());
+    }
   }
-  gradients_->finish(group_);
+  gradients_->finish();
   const std::vector<double> all_sums = group_.all_gather(my_sums);
   double loss_sum = 0, nll_sum = 0;
   for (int64_t i = 0; i < taken; ++i) {
@@ -738,7 +742,16 @@ TrainResult Trainer::run() {
   if (resume) restore(*resume);
   resume.reset();
   broadcast_parameters();  // one model, whatever each process initialised
-  gradients_ = std::make_unique<GradientSum>(model_->named_parameters());
+  gradients_ = std::make_unique<GradientSum>(model_->named_parameters(), group_,
+                                             std::max<int64_t>(1, static_cast<int64_t>(t.bucket_mb * (1 << 20) / 4)));
+  if (group_.distributed()) {
+    spdlog::info("data parallel: {} processes x update_freq {} x batch_tokens {}: an update takes {} batches",
+                 group_.size(), t.update_freq, t.batch_tokens, group_.size() * t.update_freq);
+    spdlog::info("gradients summed across processes in {} bucket{} of about {} MB{}", gradients_->buckets(),
+                 gradients_->buckets() == 1 ? "" : "s", t.bucket_mb,
+                 group_.threads_may_communicate() ? ", each while the backward pass goes on"
+                                                  : " after the backward pass (MPI allows no second thread)");
+  }
   if (!resumed_from_.empty()) reload_plot_points();
   std::string valid_text;
   for (const auto* lines : {&valid_src_, &valid_ref_})
@@ -750,9 +763,6 @@ TrainResult Trainer::run() {
   check_plan(plan_);
   spdlog::info("model: {} parameters; training: {} pairs in {} batches an epoch; {} threads", model_->parameter_count(),
                train_corpus_.size(), plan.size(), num_threads());
-  if (group_.distributed())
-    spdlog::info("data parallel: {} processes x update_freq {} x batch_tokens {}: an update takes {} batches",
-                 group_.size(), t.update_freq, t.batch_tokens, group_.size() * t.update_freq);
   const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &vocabularies_, t.batch_tokens,
                                  config_.data.max_len};
   stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling, 16,

@@ -35,8 +35,9 @@ class DataParallel : public ::testing::Test {
  protected:
   // Writes the tiny run's data and config; returns the config's path.
   std::string config_file() {
+    // Small buckets: the sum across processes runs in several, during the backward pass.
     const Config config = testing::tiny_config(dir_, {"model.dropout=0.1", "train.valid_every=10", "train.save_every=10",
-                                                      "train.max_steps=20"});
+                                                      "train.max_steps=20", "train.bucket_mb=0.004"});
     return dir_.write("config.yaml", to_yaml(config));
   }
   // Runs `launcher rosetta train` into run folder `name`; returns the output.
@@ -73,6 +74,7 @@ TEST_F(DataParallel, TwoProcessesEqualOneWithUpdateFreqTwo) {
   train("", "one", "--set train.update_freq=2");
   const std::string log = train(mpirun(2), "two", "");
   EXPECT_NE(log.find("data parallel: 2 processes x update_freq 1"), std::string::npos) << log;
+  EXPECT_NE(log.find("buckets of about 0.004 MB, each while the backward pass goes on"), std::string::npos) << log;
   expect_identical(step("one", 20), step("two", 20));
   EXPECT_EQ(step("two", 20).text("state/processes"), "2");
   // Rank 1 logs no progress; only rank 0 writes the summary.

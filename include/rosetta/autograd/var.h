@@ -88,9 +88,14 @@ class Var {
   Tensor value_;
 };
 
+// Called during a backward pass once a leaf's gradient is complete (every op
+// that used the leaf has passed its share on), so it can be sent elsewhere
+// while the rest of the pass runs.
+using LeafDoneFn = std::function<void(const detail::Node& leaf)>;
+
 // Runs the backward pass from a one-element loss (seeded with 1, or with
 // grad_output when given).
-void backward(const Var& loss, const Tensor& grad_output = Tensor());
+void backward(const Var& loss, const Tensor& grad_output = Tensor(), const LeafDoneFn& leaf_done = {});
 
 // Grad mode: while a NoGradGuard lives on this thread, ops record nothing.
 bool grad_enabled();

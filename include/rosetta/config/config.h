@@ -51,6 +51,7 @@ struct TrainConfig {
   PrecisionChoice precision = PrecisionChoice::fp32;
   int64_t batch_tokens = 4096;     // padded target tokens a batch
   int64_t update_freq = 1;         // batches a parameter update (gradient accumulation)
+  float bucket_mb = 4.0f;          // several processes: gradients summed in buckets of this many MB
   int64_t max_steps = 0;           // 0: no limit
   int64_t max_epochs = 0;          // 0: no limit
   double max_time = 0;             // seconds of wall clock ("20m", "1h" in YAML); 0: no limit

@@ -3,7 +3,8 @@
 // the PMIx/Open MPI environment) joins MPI_COMM_WORLD; any other process is a
 // group of one, never touches MPI, and every collective is a no-op there.
 //
-// Only the main thread calls these. Every process must make the same calls
+// One thread at a time calls these (main's, or while main makes no calls,
+// a communication thread: see threads_may_communicate()). Every process must make the same calls
 // in the same order. The sums are fixed-order (rank 0 first, then 1, 2, ...),
 // so their results are bit-for-bit the same on every process and for every
 // run, unlike MPI_Allreduce, whose association is the library's choice.
@@ -25,6 +26,9 @@ class ProcessGroup {
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
   bool distributed() const { return size_ > 1; }
+  // MPI accepts calls from a thread other than main's (one at a time): the
+  // collectives may run on a communication thread while main waits for none.
+  bool threads_may_communicate() const { return serialized_; }
 
   void barrier();
   // data[i] becomes ((x_0[i] + x_1[i]) + x_2[i]) + ..., x_r the data of rank r,
@@ -51,6 +55,7 @@ class ProcessGroup {
   ~ProcessGroup() { finalize(); }
   int rank_ = 0, size_ = 1;
   bool mpi_ = false;
+  bool serialized_ = false;
 };
 
 inline ProcessGroup& world() { return ProcessGroup::world(); }
