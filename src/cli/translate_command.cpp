@@ -1,6 +1,7 @@
 // rosetta translate --model CKPT [--input FILE] [--output FILE] [--beam-size N]
 //   [--batch-size N] [--n-best N] [--length-penalty A] [--max-length-ratio R] [--threads N]
-//   [--precision fp32|bf16|auto]
+//   [--precision fp32|bf16|auto] [--alignment hard|soft|THRESHOLD [--alignment-level word|subword]
+//   [--alignment-layer L] [--alignment-heads all|H,H...]]
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@ struct TranslateOptions {
   float length_penalty = -1, max_length_ratio = -1;
   bool no_averaged = false;
   std::string precision = "fp32";
+  std::string alignment, alignment_level = "word", alignment_heads = "all";
+  int64_t alignment_layer = -1;
 };
 
 void run(const TranslateOptions& o) {
@@ -44,7 +47,18 @@ void run(const TranslateOptions& o) {
                        .n_best = o.n_best};
   check(search.n_best <= search.beam_size, "--n-best ", search.n_best, " exceeds the beam size ", search.beam_size);
   const int64_t batch_size = o.batch_size > 0 ? o.batch_size : d.batch_size;
-  const Translator translator(*loaded.model, loaded.vocabularies, search, batch_size, loaded.config.data.max_len);
+  Translator translator(*loaded.model, loaded.vocabularies, search, batch_size, loaded.config.data.max_len);
+  if (!o.alignment.empty()) {
+    AlignmentOptions alignment = parse_alignment_kind(o.alignment);
+    alignment.word_level = o.alignment_level == "word";
+    alignment.layer = o.alignment_layer;
+    alignment.heads = parse_alignment_heads(o.alignment_heads);
+    translator.set_alignment(alignment);
+  }
+  // " ||| alignment" after a line, when asked for.
+  const auto aligned = [&](const Translation& t, size_t k) {
+    return o.alignment.empty() ? std::string() : " ||| " + t.alignments[k];
+  };
 
   const bool from_stdin = o.input == "-";
   LineReader reader(from_stdin ? "/dev/stdin" : o.input);
@@ -71,9 +85,10 @@ void run(const TranslateOptions& o) {
       tokens += results[i].tokens;
       if (o.n_best > 1) {
         for (size_t k = 0; k < results[i].texts.size(); ++k)
-          out << done + static_cast<int64_t>(i) << " ||| " << results[i].texts[k] << " ||| " << results[i].scores[k] << "\n";
+          out << done + static_cast<int64_t>(i) << " ||| " << results[i].texts[k] << " ||| " << results[i].scores[k]
+              << aligned(results[i], k) << "\n";
       } else {
-        out << results[i].texts.front() << "\n";
+        out << results[i].texts.front() << aligned(results[i], 0) << "\n";
       }
     }
     out.flush();
@@ -104,6 +119,14 @@ void add_translate_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "CPU threads");
   cmd->add_option("--precision", o->precision, "matmul precision: fp32, bf16 or auto (bf16 where the CPU has native bf16)")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
+  cmd->add_option("--alignment", o->alignment,
+                  "append ' ||| ' and word alignments from cross-attention: hard (one link a target word, Pharaoh "
+                  "src-tgt pairs), a threshold in (0,1) (every link above it), or soft (weights per target word)");
+  cmd->add_option("--alignment-level", o->alignment_level, "align words (pieces merged) or subword pieces")
+      ->check(CLI::IsMember({"word", "subword"}));
+  cmd->add_option("--alignment-layer", o->alignment_layer,
+                  "decoder layer whose cross-attention aligns, from 0 (default: the penultimate)");
+  cmd->add_option("--alignment-heads", o->alignment_heads, "heads averaged: all, or numbers from 0 such as 0,2");
   cmd->add_flag("--raw-weights", o->no_averaged, "use the raw weights even when the checkpoint has averaged ones");
   cmd->callback([o] { run(*o); });
 }

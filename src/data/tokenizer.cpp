@@ -117,6 +117,12 @@ std::vector<int32_t> Tokenizer::encode_sampled(const std::string& text, float al
   return {ids.begin(), ids.end()};
 }
 
+std::string Tokenizer::piece(int32_t id) const {
+  check(id >= 0 && id < processor_->GetPieceSize(), "piece id ", id, " outside the vocabulary of ",
+        processor_->GetPieceSize());
+  return processor_->IdToPiece(id);
+}
+
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   const std::vector<int> as_int(ids.begin(), ids.end());
   std::string text;

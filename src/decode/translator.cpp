@@ -30,6 +30,72 @@ Translator::Translator(const Transformer& model, const Vocabularies& vocabularie
         "; lower the maximum length ratio or the input length");
 }
 
+void Translator::set_alignment(const AlignmentOptions& options) {
+  const int64_t layers = model_.config().decoder_layers, heads = model_.config().heads;
+  alignment_ = options;
+  if (alignment_.layer < 0) alignment_.layer = std::max<int64_t>(0, layers - 2);  // Garg et al. 2019: the penultimate
+  check(alignment_.layer < layers, "--alignment-layer ", alignment_.layer, ": the model has ", layers,
+        " decoder layers (0-", layers - 1, ")");
+  for (int64_t h : alignment_.heads)
+    check(h < heads, "--alignment-heads: head ", h, ": the model has ", heads, " heads (0-", heads - 1, ")");
+  align_ = true;
+}
+
+std::vector<bool> Translator::word_starts(const Tokenizer& tokenizer, const std::vector<int32_t>& ids,
+                                          size_t count) const {
+  static const std::string kWordMark = "\xe2\x96\x81";  // U+2581, SentencePiece's word start
+  std::vector<bool> starts(count);
+  for (size_t i = 0; i < count; ++i) starts[i] = tokenizer.piece(ids[i]).rfind(kWordMark, 0) == 0;
+  return starts;
+}
+
+std::vector<std::vector<std::string>> Translator::align(const std::vector<std::vector<int32_t>>& sources,
+                                                        const std::vector<std::vector<Hypothesis>>& found) const {
+  std::vector<std::vector<int32_t>> src_rows, tgt_rows;
+  for (size_t i = 0; i < sources.size(); ++i)
+    for (const Hypothesis& h : found[i]) {
+      src_rows.push_back(sources[i]);
+      std::vector<int32_t> tgt_in{kBosId};
+      tgt_in.insert(tgt_in.end(), h.tokens.begin(), h.tokens.end());
+      tgt_rows.push_back(std::move(tgt_in));
+    }
+  std::vector<std::vector<std::string>> out(sources.size());
+  if (src_rows.empty()) return out;
+  const TokenMatrix src = TokenMatrix::from_rows(src_rows, kPadId), tgt = TokenMatrix::from_rows(tgt_rows, kPadId);
+  const AttentionWeights attention = model_.attention(src, tgt, {.cross = true});
+  const Tensor& weights = attention.cross[alignment_.layer];  // [R, H, T, S]
+  const int64_t heads = weights.dim(1), t_max = weights.dim(2), s_max = weights.dim(3);
+  std::vector<int64_t> used = alignment_.heads;
+  if (used.empty())
+    for (int64_t h = 0; h < heads; ++h) used.push_back(h);
+  const float* w = weights.data();
+  size_t row = 0;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const size_t source_pieces = sources[i].size() - 1;  // without EOS
+    const std::vector<bool> src_starts = word_starts(*vocabularies_.source, sources[i], source_pieces);
+    for (const Hypothesis& h : found[i]) {
+      // Row t of the pass produced target piece t; the EOS row and column stay out.
+      std::vector<std::vector<float>> matrix(h.tokens.size(), std::vector<float>(source_pieces, 0.0f));
+      for (size_t t = 0; t < h.tokens.size(); ++t) {
+        float total = 0;
+        for (int64_t head : used)
+          for (size_t s = 0; s < source_pieces; ++s) {
+            const float x = w[((static_cast<int64_t>(row) * heads + head) * t_max + static_cast<int64_t>(t)) * s_max +
+                              static_cast<int64_t>(s)];
+            matrix[t][s] += x;
+            total += x;
+          }
+        if (total > 0)
+          for (float& x : matrix[t]) x /= total;
+      }
+      out[i].push_back(format_alignment(matrix, src_starts, word_starts(*vocabularies_.target, h.tokens, h.tokens.size()),
+                                        alignment_));
+      ++row;
+    }
+  }
+  return out;
+}
+
 std::vector<Translation> Translator::translate(const std::vector<std::string>& lines, int64_t first_line) const {
   const ops::FrozenWeightsScope frozen;  // the weights stay put while we decode: bf16 copies are made once
   const size_t n = lines.size();
@@ -41,6 +107,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
     if (sources[i].empty()) {
       out[i].texts.assign(1, "");
       out[i].scores.assign(1, 0.0f);
+      if (align_) out[i].alignments.assign(1, "");
       continue;  // an empty line translates to an empty line
     }
     if (static_cast<int64_t>(sources[i].size()) + 1 > max_source_tokens_) {
@@ -66,6 +133,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
   const int streams = static_cast<int>(std::max<size_t>(1, std::min(wanted, batches)));
   const size_t batch_size = streams == 1 ? static_cast<size_t>(batch_size_) : split_size;
   std::vector<std::vector<Hypothesis>> found(n);
+  std::vector<std::vector<std::string>> alignments(n);
   // Longest batches first, so that no core is left with a long one at the end.
   std::atomic<size_t> next_batch{0};
   auto decode_batches = [&] {
@@ -79,7 +147,12 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
       } else {
         results = beam_search(model_, batch, options_);
       }
-      for (size_t j = start; j < end; ++j) found[order[j]] = std::move(results[j - start]);
+      std::vector<std::vector<std::string>> aligned;
+      if (align_) aligned = align(batch, results);
+      for (size_t j = start; j < end; ++j) {
+        found[order[j]] = std::move(results[j - start]);
+        if (align_) alignments[order[j]] = std::move(aligned[j - start]);
+      }
     }
   };
   if (streams == 1) {
@@ -111,6 +184,7 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
       t.texts.push_back(vocabularies_.target->decode(h.tokens));
       t.scores.push_back(h.score);
     }
+    t.alignments = std::move(alignments[i]);
   }
   return out;
 }

@@ -59,9 +59,9 @@ EncoderLayer::EncoderLayer(const ModelConfig& config, Rng& init_rng)
   register_module("norm2", norm2_);
 }
 
-Var EncoderLayer::forward(const Var& x, const Tensor& mask, Rng* rng) const {
+Var EncoderLayer::forward(const Var& x, const Tensor& mask, Rng* rng, Var* self_weights) const {
   Var h = residual_block(config_, x, norm1_, rng,
-                         [&](const Var& in) { return self_attn_.forward(in, in, mask, rng); });
+                         [&](const Var& in) { return self_attn_.forward(in, in, mask, rng, self_weights); });
   return residual_block(config_, h, norm2_, rng, [&](const Var& in) { return ffn_.forward(in, rng); });
 }
 
@@ -84,9 +84,9 @@ DecoderLayer::DecoderLayer(const ModelConfig& config, Rng& init_rng)
 }
 
 Var DecoderLayer::forward(const Var& x, const Var& memory, const Tensor& causal,
-                          const Tensor& memory_mask, Rng* rng, Var* cross_weights) const {
+                          const Tensor& memory_mask, Rng* rng, Var* cross_weights, Var* self_weights) const {
   Var h = residual_block(config_, x, norm1_, rng,
-                         [&](const Var& in) { return self_attn_.forward(in, in, causal, rng); });
+                         [&](const Var& in) { return self_attn_.forward(in, in, causal, rng, self_weights); });
   h = residual_block(config_, h, norm2_, rng, [&](const Var& in) {
     return cross_attn_.forward(in, memory, memory_mask, rng, cross_weights);
   });
@@ -259,6 +259,32 @@ Var Transformer::decode(const TokenMatrix& tgt_in, const Var& memory, const Toke
   Var x = embed(target_table(tgt_embed_, src_embed_), tgt_in.ids, tgt_in.shape(), 0, rng);
   for (const auto& layer : decoder_) x = layer->forward(x, memory, causal, memory_mask, rng);
   return decoder_norm_ ? decoder_norm_->forward(x) : x;  // [B, T, D]
+}
+
+AttentionWeights Transformer::attention(const TokenMatrix& src, const TokenMatrix& tgt_in,
+                                        const AttentionRequest& request) const {
+  check(src.rows == tgt_in.rows, "source batch of ", src.rows, " rows, target batch of ", tgt_in.rows);
+  NoGradGuard no_grad;
+  AttentionWeights out;
+  const Tensor mask = key_padding_mask(src, config_.pad_id);  // [B, 1, 1, S]
+  Var x = embed(*src_embed_, src.ids, src.shape(), 0, nullptr);
+  for (const auto& layer : encoder_) {
+    Var weights;
+    x = layer->forward(x, mask, nullptr, request.encoder_self ? &weights : nullptr);
+    if (request.encoder_self) out.encoder_self.push_back(weights.value());
+  }
+  const Var memory = encoder_norm_ ? encoder_norm_->forward(x) : x;
+  if (!request.decoder_self && !request.cross) return out;
+  const Tensor causal = causal_mask(tgt_in.cols);
+  Var y = embed(target_table(tgt_embed_, src_embed_), tgt_in.ids, tgt_in.shape(), 0, nullptr);
+  for (const auto& layer : decoder_) {
+    Var cross, self;
+    y = layer->forward(y, memory, causal, mask, nullptr, request.cross ? &cross : nullptr,
+                       request.decoder_self ? &self : nullptr);
+    if (request.cross) out.cross.push_back(cross.value());
+    if (request.decoder_self) out.decoder_self.push_back(self.value());
+  }
+  return out;
 }
 
 Var Transformer::logits(const Var& hidden) const {

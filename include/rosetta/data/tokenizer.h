@@ -47,6 +47,8 @@ class Tokenizer {
   // started right after setting that seed. Exceptions propagate.
   static void sample_with_seed(uint64_t seed, const std::function<void()>& work);
   std::string decode(const std::vector<int32_t>& ids) const;
+  // The piece of an id as the model spells it ("▁Ein" begins a word).
+  std::string piece(int32_t id) const;
   int64_t vocab_size() const;
   std::string serialized() const;  // the model's bytes, for checkpoints
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rosetta/data/vocabularies.h"
+#include "rosetta/decode/alignment.h"
 #include "rosetta/decode/search.h"
 
 namespace rosetta {
@@ -16,6 +17,7 @@ namespace rosetta {
 struct Translation {
   std::vector<std::string> texts;  // n-best, best first
   std::vector<float> scores;
+  std::vector<std::string> alignments;  // per n-best, when alignments were asked for
   int64_t tokens = 0;              // target pieces of the best, EOS not counted
 };
 
@@ -23,6 +25,11 @@ class Translator {
  public:
   Translator(const Transformer& model, const Vocabularies& vocabularies, SearchOptions options, int64_t batch_size,
              int64_t max_source_tokens);
+
+  // Alignments for every translation (rosetta/decode/alignment.h), from a
+  // teacher-forced pass over the translations found: the search is the same
+  // with or without them. Throws for a layer or head the model lacks.
+  void set_alignment(const AlignmentOptions& options);
 
   // first_line_number names lines in warnings (1-based).
   std::vector<Translation> translate(const std::vector<std::string>& lines, int64_t first_line_number = 1) const;
@@ -32,7 +39,14 @@ class Translator {
  private:
   const Transformer& model_;
   const Vocabularies& vocabularies_;
+  // The alignments of each sentence's hypotheses.
+  std::vector<std::vector<std::string>> align(const std::vector<std::vector<int32_t>>& sources,
+                                              const std::vector<std::vector<Hypothesis>>& found) const;
+  std::vector<bool> word_starts(const Tokenizer& tokenizer, const std::vector<int32_t>& ids, size_t count) const;
+
   SearchOptions options_;
+  bool align_ = false;
+  AlignmentOptions alignment_;
   int64_t batch_size_;
   int64_t max_source_tokens_;
 };

@@ -19,7 +19,8 @@ class EncoderLayer : public nn::Module {
  public:
   EncoderLayer(const ModelConfig& config, Rng& init_rng);
   // x [B, S, D], mask [B, 1, 1, S] -> [B, S, D]
-  Var forward(const Var& x, const Tensor& mask, Rng* dropout_rng) const;
+  // self_weights: when given, receives the attention weights [B, H, S, S].
+  Var forward(const Var& x, const Tensor& mask, Rng* dropout_rng, Var* self_weights = nullptr) const;
 
  private:
   ModelConfig config_;
@@ -65,7 +66,7 @@ class DecoderLayer : public nn::Module {
   DecoderLayer(const ModelConfig& config, Rng& init_rng);
   // x [B, T, D], memory [B, S, D] -> [B, T, D]; causal [T, T], memory_mask [B, 1, 1, S]
   Var forward(const Var& x, const Var& memory, const Tensor& causal, const Tensor& memory_mask,
-              Rng* dropout_rng, Var* cross_weights = nullptr) const;
+              Rng* dropout_rng, Var* cross_weights = nullptr, Var* self_weights = nullptr) const;
   // Caches the cross-attention keys and values of memory [N, S, D] and makes
   // room for `capacity` positions of `slots` rows.
   void start(const Var& memory, int64_t capacity, int64_t slots, LayerCache& cache) const;
@@ -78,6 +79,15 @@ class DecoderLayer : public nn::Module {
   nn::MultiHeadAttention self_attn_, cross_attn_;
   nn::FeedForward ffn_;
   nn::LayerNorm norm1_, norm2_, norm3_;
+};
+
+// The attention weights a caller asks Transformer::attention() for: one
+// tensor per layer, [B, H, queries, keys]; kinds not asked for stay empty.
+struct AttentionRequest {
+  bool encoder_self = false, decoder_self = false, cross = false;
+};
+struct AttentionWeights {
+  std::vector<Tensor> encoder_self, decoder_self, cross;
 };
 
 class Transformer : public nn::Module {
@@ -99,6 +109,10 @@ class Transformer : public nn::Module {
   // (ops::linear_cross_entropy). nll gets the mean -log p of the targets.
   Var loss(const TokenMatrix& src, const TokenMatrix& tgt_in, const TokenMatrix& tgt_out, float label_smoothing,
            Rng* dropout_rng, double* nll = nullptr) const;
+
+  // A teacher-forced pass (no gradients, no dropout) that records the
+  // attention weights asked for; the training and search paths record none.
+  AttentionWeights attention(const TokenMatrix& src, const TokenMatrix& tgt_in, const AttentionRequest& request) const;
 
   // Incremental decoding (no gradients): start() encodes and caches the
   // cross-attention keys/values; step() takes the previous token of each row
