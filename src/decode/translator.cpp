@@ -61,8 +61,16 @@ std::vector<std::vector<std::string>> Translator::align(const std::vector<std::v
     }
   std::vector<std::vector<std::string>> out(sources.size());
   if (src_rows.empty()) return out;
+  // Lengths padded to multiples of 8 (padding is masked, or past the rows
+  // read): fewer distinct shapes, so oneDNN's primitives are made once.
+  for (auto* rows : {&src_rows, &tgt_rows}) {
+    size_t longest = 0;
+    for (const auto& row : *rows) longest = std::max(longest, row.size());
+    rows->front().resize((longest + 7) / 8 * 8, kPadId);
+  }
   const TokenMatrix src = TokenMatrix::from_rows(src_rows, kPadId), tgt = TokenMatrix::from_rows(tgt_rows, kPadId);
-  const AttentionWeights attention = model_.attention(src, tgt, {.cross = true});
+  const AttentionWeights attention =
+      model_.attention(src, tgt, {.cross = true, .decoder_layers = alignment_.layer + 1});
   const Tensor& weights = attention.cross[alignment_.layer];  // [R, H, T, S]
   const int64_t heads = weights.dim(1), t_max = weights.dim(2), s_max = weights.dim(3);
   std::vector<int64_t> used = alignment_.heads;

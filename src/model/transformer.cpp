@@ -277,7 +277,10 @@ AttentionWeights Transformer::attention(const TokenMatrix& src, const TokenMatri
   if (!request.decoder_self && !request.cross) return out;
   const Tensor causal = causal_mask(tgt_in.cols);
   Var y = embed(target_table(tgt_embed_, src_embed_), tgt_in.ids, tgt_in.shape(), 0, nullptr);
-  for (const auto& layer : decoder_) {
+  const size_t layers = request.decoder_layers < 0 ? decoder_.size()
+                                                  : std::min(decoder_.size(), static_cast<size_t>(request.decoder_layers));
+  for (size_t l = 0; l < layers; ++l) {
+    const auto& layer = decoder_[l];
     Var cross, self;
     y = layer->forward(y, memory, causal, mask, nullptr, request.cross ? &cross : nullptr,
                        request.decoder_self ? &self : nullptr);

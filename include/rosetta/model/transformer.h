@@ -85,6 +85,7 @@ class DecoderLayer : public nn::Module {
 // tensor per layer, [B, H, queries, keys]; kinds not asked for stay empty.
 struct AttentionRequest {
   bool encoder_self = false, decoder_self = false, cross = false;
+  int64_t decoder_layers = -1;  // run (and record) only this many decoder layers; -1: all
 };
 struct AttentionWeights {
   std::vector<Tensor> encoder_self, decoder_self, cross;
