@@ -14,5 +14,6 @@ void add_translate_command(CLI::App& app);
 void add_bleu_command(CLI::App& app);
 void add_average_command(CLI::App& app);
 void add_align_eval_command(CLI::App& app);
+void add_align_command(CLI::App& app);
 
 }  // namespace rosetta::cli

@@ -79,6 +79,23 @@ std::vector<Candidate> top_candidates(const float* log_probs, const std::vector<
   return heap;
 }
 
+// Row r's recorded cross-attention, averaged over the heads asked for.
+std::vector<float> attention_row(const DecoderState& state, const SearchOptions& options, int64_t r) {
+  const Tensor& w = state.cross_weights;  // [rows / group, H, group, S]
+  const int64_t heads = w.dim(1), group = w.dim(2), width = w.dim(3);
+  std::vector<float> row(static_cast<size_t>(width), 0.0f);
+  const auto add_head = [&](int64_t h) {
+    const float* p = w.data() + (((r / group) * heads + h) * group + r % group) * width;
+    for (int64_t s = 0; s < width; ++s) row[s] += p[s];
+  };
+  if (options.attention_heads.empty())
+    for (int64_t h = 0; h < heads; ++h) add_head(h);
+  for (int64_t h : options.attention_heads) add_head(h);
+  const float count = static_cast<float>(options.attention_heads.empty() ? heads : options.attention_heads.size());
+  for (float& x : row) x /= count;
+  return row;
+}
+
 TokenMatrix batch_of(const std::vector<std::vector<int32_t>>& sources) {
   for (const auto& s : sources) check(!s.empty() && s.back() == kEosId, "search: every source must end with EOS");
   return TokenMatrix::from_rows(sources, kPadId);
@@ -99,6 +116,8 @@ std::vector<Hypothesis> greedy_search(const Transformer& model, const std::vecto
   int64_t longest = 0;
   for (int64_t i = 0; i < n; ++i) longest = std::max(longest, cap[i] = max_output_length(options, sources[i].size()));
   DecoderState state = model.start(batch_of(sources), longest);
+  state.record_cross_layer = options.attention_layer;
+  const bool record = options.attention_layer >= 0;
   const int64_t vocab = model.config().vocab_size;
   std::vector<int32_t> alive(n), previous(n, kBosId);
   std::iota(alive.begin(), alive.end(), 0);
@@ -113,6 +132,7 @@ std::vector<Hypothesis> greedy_search(const Transformer& model, const std::vecto
       h.score += row[token];
       if (token == kEosId) continue;
       h.tokens.push_back(token);
+      if (record) h.attention.push_back(attention_row(state, options, static_cast<int64_t>(j)));
       if (t + 1 < cap[alive[j]]) {
         keep.push_back(static_cast<int32_t>(j));
         next.push_back(token);
@@ -147,6 +167,9 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
   // The K beams of a sentence start identical: the first step runs one row
   // per sentence, and its best K continuations make the K beams.
   DecoderState state = model.start(batch_of(sources), longest);
+  state.record_cross_layer = options.attention_layer;
+  const bool record = options.attention_layer >= 0;
+  std::vector<std::vector<std::vector<float>>> attention(n);  // per row: a row a token so far
   const int64_t vocab = model.config().vocab_size;
   std::vector<int32_t> alive(n);
   std::iota(alive.begin(), alive.end(), 0);
@@ -165,6 +188,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
     std::vector<int32_t> rows, tokens;
     std::vector<float> next_scores;
     std::vector<std::vector<int32_t>> next_history;
+    std::vector<std::vector<std::vector<float>>> next_attention;
     std::vector<int32_t> next_alive;
     for (size_t j = 0; j < alive.size(); ++j) {
       const int32_t sentence = alive[j];
@@ -179,8 +203,10 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
       for (size_t c = 0; c < candidates.size(); ++c) {
         const Candidate& cand = candidates[c];
         if (cand.token == kEosId) {
-          if (static_cast<int64_t>(c) < k)
-            finished[sentence].push_back({history[j * beams + cand.beam], normalized(cand.score, t + 1)});
+          if (static_cast<int64_t>(c) < k) {
+            finished[sentence].push_back({history[j * beams + cand.beam], normalized(cand.score, t + 1), {}});
+            if (record) finished[sentence].back().attention = attention[j * beams + cand.beam];
+          }
         } else if (static_cast<int64_t>(continuing.size()) < k) {
           continuing.push_back(&cand);
         }
@@ -200,6 +226,11 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
         std::vector<int32_t> h = history[row];
         h.push_back(cand->token);
         next_history.push_back(std::move(h));
+        if (record) {
+          std::vector<std::vector<float>> a = attention[row];
+          a.push_back(attention_row(state, options, row));
+          next_attention.push_back(std::move(a));
+        }
       }
     }
     if (next_alive.empty()) break;
@@ -207,6 +238,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
     alive = std::move(next_alive);
     scores = std::move(next_scores);
     history = std::move(next_history);
+    attention = std::move(next_attention);
     previous = std::move(tokens);
   }
 

@@ -39,6 +39,8 @@ void Translator::set_alignment(const AlignmentOptions& options) {
   for (int64_t h : alignment_.heads)
     check(h < heads, "--alignment-heads: head ", h, ": the model has ", heads, " heads (0-", heads - 1, ")");
   align_ = true;
+  options_.attention_layer = alignment_.layer;
+  options_.attention_heads = alignment_.heads;
 }
 
 std::vector<bool> Translator::word_starts(const Tokenizer& tokenizer, const std::vector<int32_t>& ids,
@@ -77,29 +79,71 @@ std::vector<std::vector<std::string>> Translator::align(const std::vector<std::v
   if (used.empty())
     for (int64_t h = 0; h < heads; ++h) used.push_back(h);
   const float* w = weights.data();
-  size_t row = 0;
+  int64_t row = 0;
   for (size_t i = 0; i < sources.size(); ++i) {
-    const size_t source_pieces = sources[i].size() - 1;  // without EOS
-    const std::vector<bool> src_starts = word_starts(*vocabularies_.source, sources[i], source_pieces);
     for (const Hypothesis& h : found[i]) {
-      // Row t of the pass produced target piece t; the EOS row and column stay out.
-      std::vector<std::vector<float>> matrix(h.tokens.size(), std::vector<float>(source_pieces, 0.0f));
-      for (size_t t = 0; t < h.tokens.size(); ++t) {
-        float total = 0;
-        for (int64_t head : used)
-          for (size_t s = 0; s < source_pieces; ++s) {
-            const float x = w[((static_cast<int64_t>(row) * heads + head) * t_max + static_cast<int64_t>(t)) * s_max +
-                              static_cast<int64_t>(s)];
-            matrix[t][s] += x;
-            total += x;
-          }
-        if (total > 0)
-          for (float& x : matrix[t]) x /= total;
-      }
-      out[i].push_back(format_alignment(matrix, src_starts, word_starts(*vocabularies_.target, h.tokens, h.tokens.size()),
-                                        alignment_));
+      // Row t of the pass produced target piece t.
+      std::vector<std::vector<float>> rows(h.tokens.size(), std::vector<float>(static_cast<size_t>(s_max), 0.0f));
+      for (size_t t = 0; t < h.tokens.size(); ++t)
+        for (int64_t head : used) {
+          const float* p = w + ((row * heads + head) * t_max + static_cast<int64_t>(t)) * s_max;
+          for (int64_t s = 0; s < s_max; ++s) rows[t][s] += p[s];
+        }
+      out[i].push_back(links(sources[i], h.tokens, rows));
       ++row;
     }
+  }
+  return out;
+}
+
+std::string Translator::links(const std::vector<int32_t>& source, const std::vector<int32_t>& tokens,
+                              const std::vector<std::vector<float>>& rows) const {
+  // The EOS and padding columns stay out; each row sums to 1 over the rest.
+  const size_t source_pieces = source.size() - 1;
+  std::vector<std::vector<float>> matrix(tokens.size(), std::vector<float>(source_pieces, 0.0f));
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    float total = 0;
+    for (size_t s = 0; s < source_pieces; ++s) total += matrix[t][s] = rows[t][s];
+    if (total > 0)
+      for (float& x : matrix[t]) x /= total;
+  }
+  return format_alignment(matrix, word_starts(*vocabularies_.source, source, source_pieces),
+                          word_starts(*vocabularies_.target, tokens, tokens.size()), alignment_);
+}
+
+std::vector<std::string> Translator::align_given(const std::vector<std::string>& source,
+                                                 const std::vector<std::string>& target, int64_t first_line) const {
+  check(align_, "align_given needs set_alignment first");
+  check(source.size() == target.size(), "alignment needs a target for every source: ", source.size(), " sources, ",
+        target.size(), " targets");
+  const ops::FrozenWeightsScope frozen;
+  const int64_t max_target = model_.config().max_positions;
+  std::vector<std::string> out(source.size());
+  for (size_t start = 0; start < source.size(); start += static_cast<size_t>(batch_size_)) {
+    const size_t end = std::min(source.size(), start + static_cast<size_t>(batch_size_));
+    std::vector<std::vector<int32_t>> sources;
+    std::vector<std::vector<Hypothesis>> given;
+    std::vector<size_t> lines;
+    for (size_t i = start; i < end; ++i) {
+      std::vector<int32_t> src = vocabularies_.source->encode(source[i]);
+      Hypothesis h{vocabularies_.target->encode(target[i]), 0.0f};
+      if (src.empty() || h.tokens.empty()) continue;  // nothing to link
+      const int64_t line = first_line + static_cast<int64_t>(i);
+      if (static_cast<int64_t>(src.size()) + 1 > max_source_tokens_) {
+        spdlog::warn("source line {} has {} tokens; cut to {}", line, src.size() + 1, max_source_tokens_);
+        src.resize(max_source_tokens_ - 1);
+      }
+      if (static_cast<int64_t>(h.tokens.size()) + 1 > max_target) {
+        spdlog::warn("target line {} has {} tokens; cut to {}", line, h.tokens.size() + 1, max_target);
+        h.tokens.resize(max_target - 1);
+      }
+      src.push_back(kEosId);
+      sources.push_back(std::move(src));
+      given.push_back({std::move(h)});
+      lines.push_back(i);
+    }
+    const auto aligned = align(sources, given);
+    for (size_t k = 0; k < lines.size(); ++k) out[lines[k]] = aligned[k].front();
   }
   return out;
 }
@@ -155,11 +199,13 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
       } else {
         results = beam_search(model_, batch, options_);
       }
-      std::vector<std::vector<std::string>> aligned;
-      if (align_) aligned = align(batch, results);
       for (size_t j = start; j < end; ++j) {
+        if (align_)  // from the attention the search recorded for each hypothesis
+          for (Hypothesis& h : results[j - start]) {
+            alignments[order[j]].push_back(links(batch[j - start], h.tokens, h.attention));
+            h.attention = {};
+          }
         found[order[j]] = std::move(results[j - start]);
-        if (align_) alignments[order[j]] = std::move(aligned[j - start]);
       }
     }
   };

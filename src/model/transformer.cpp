@@ -100,7 +100,7 @@ void DecoderLayer::start(const Var& memory, int64_t capacity, int64_t slots, Lay
   cache.self_values = Tensor::empty({capacity * slots, config_.d_model});
 }
 
-Var DecoderLayer::step(const Var& x, const DecoderState& state, LayerCache& cache) const {
+Var DecoderLayer::step(const Var& x, const DecoderState& state, LayerCache& cache, Var* cross_weights) const {
   Var h = residual_block(config_, x, norm1_, nullptr, [&](const Var& in) {
     return self_attn_.step(in, cache.self_keys, cache.self_values, state.length * state.slots, state.history,
                            state.capacity, state.length + 1);
@@ -109,7 +109,7 @@ Var DecoderLayer::step(const Var& x, const DecoderState& state, LayerCache& cach
     const int64_t rows = in.value().dim(0), d = config_.d_model;
     const Var queries = ops::reshape(in, {rows / state.group, state.group, d});  // a sentence's beams as its positions
     const Var out = cross_attn_.attend(cross_attn_.project_query(queries), Var(cache.cross_keys),
-                                       Var(cache.cross_values), state.memory_mask, nullptr);
+                                       Var(cache.cross_values), state.memory_mask, nullptr, cross_weights);
     return ops::reshape(out, {rows, 1, d});
   });
   return residual_block(config_, h, norm3_, nullptr,
@@ -338,7 +338,12 @@ Tensor Transformer::step(DecoderState& state, const std::vector<int32_t>& previo
   for (int64_t r = 0; r < b; ++r)  // this position of row r goes to slot r
     state.history[r * state.capacity + state.length] = static_cast<int32_t>(state.length * state.slots + r);
   Var x = embed(target_table(tgt_embed_, src_embed_), previous, {b, 1}, state.length, nullptr);
-  for (size_t i = 0; i < decoder_.size(); ++i) x = decoder_[i]->step(x, state, state.layers[i]);
+  for (size_t i = 0; i < decoder_.size(); ++i) {
+    const bool record = static_cast<int64_t>(i) == state.record_cross_layer;
+    Var weights;
+    x = decoder_[i]->step(x, state, state.layers[i], record ? &weights : nullptr);
+    if (record) state.cross_weights = weights.value();
+  }
   if (decoder_norm_) x = decoder_norm_->forward(x);
   ++state.length;
   return ops::log_softmax(logits(x)).value().view({b, config_.vocab_size});  // [B, V]

@@ -135,5 +135,28 @@ TEST_F(CopyModelAlignment, TranslateAppendsAlignmentsToLinesAndNBest) {
   EXPECT_NE(r.output.find("the model has 2 heads"), std::string::npos) << r.output;
 }
 
+// Forced alignment of a translation gives what translate --alignment gave for it.
+TEST_F(CopyModelAlignment, ForcedAlignmentOfATranslationMatchesTheSearchs) {
+  const LoadedModel loaded = load_model(checkpoint_);
+  Translator translator(*loaded.model, loaded.vocabularies, {.beam_size = 2}, 8, loaded.config.data.max_len);
+  translator.set_alignment(parse_alignment_kind("0.2"));
+  const std::vector<std::string> lines = testing::copy_lines(12, 5);
+  std::vector<std::string> translations, expected;
+  for (const Translation& t : translator.translate(lines)) {
+    translations.push_back(t.texts.front());
+    expected.push_back(t.alignments.front());
+  }
+  EXPECT_EQ(translator.align_given(lines, translations), expected);
+  EXPECT_EQ(translator.align_given({"red cat", ""}, {"", "red"}), (std::vector<std::string>{"", ""}));
+  EXPECT_THROW(translator.align_given({"red"}, {}), Error);
+
+  const std::string src = dir_->write_lines("src.txt", {"red cat sits", "big dog"});
+  const std::string tgt = dir_->write_lines("tgt.txt", {"red cat sits", "big dog"});
+  const auto r = run_command(testing::rosetta_binary() + " align -m " + checkpoint_ + " --src " + src + " --tgt " + tgt,
+                             true);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "0-0 1-1 2-2\n0-0 1-1\n");
+}
+
 }  // namespace
 }  // namespace rosetta

@@ -23,11 +23,18 @@ struct SearchOptions {
   float max_length_a = 1.5f;
   int64_t max_length_b = 10;
   int64_t n_best = 1;            // hypotheses returned per sentence (<= beam_size)
+  // Alignments: record this decoder layer's cross-attention, averaged over
+  // these heads (empty: all), for every hypothesis; -1: record nothing.
+  int64_t attention_layer = -1;
+  std::vector<int64_t> attention_heads = {};
 };
 
 struct Hypothesis {
   std::vector<int32_t> tokens;  // without EOS
   float score = 0;              // length-normalised log-probability (greedy: the plain sum)
+  // With SearchOptions::attention_layer: per token, the attention it was
+  // produced with over the source positions (EOS and padding included).
+  std::vector<std::vector<float>> attention = {};
 };
 
 // The output cap of a source of src_tokens tokens (EOS included).

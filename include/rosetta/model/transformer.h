@@ -51,6 +51,10 @@ struct DecoderState {
   int64_t slots = 0;                 // cache rows per position (at least the batch)
   std::vector<int32_t> history;      // [B, capacity]: the cache row of each row's position p
   int64_t group = 1;                 // rows per sentence row; row r reads sentence row r / group
+  // Asked by a caller (alignments): the cross-attention weights of this
+  // decoder layer at the last step, [rows / group, H, group, S]; -1: none.
+  int64_t record_cross_layer = -1;
+  Tensor cross_weights;
   std::vector<int32_t> source_row;   // per row: its sentence, as numbered by start()
   int64_t batch() const { return static_cast<int64_t>(source_row.size()); }
   // Keeps, reorders or repeats batch rows (beam search, dropping finished
@@ -72,7 +76,8 @@ class DecoderLayer : public nn::Module {
   void start(const Var& memory, int64_t capacity, int64_t slots, LayerCache& cache) const;
   // One position: x [B, 1, D] at position state.length -> [B, 1, D]; the
   // state's history must already hold the new position.
-  Var step(const Var& x, const DecoderState& state, LayerCache& cache) const;
+  // cross_weights, when given, receives the cross-attention weights.
+  Var step(const Var& x, const DecoderState& state, LayerCache& cache, Var* cross_weights = nullptr) const;
 
  private:
   ModelConfig config_;
