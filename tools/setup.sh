@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # Open MPI: the library to build against and mpirun to launch several processes.
 packages=(build-essential cmake pkg-config libdnnl-dev libsentencepiece-dev libyaml-cpp-dev
           libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libutf8proc-dev libxxhash-dev zlib1g-dev
-          ocl-icd-opencl-dev libopenmpi-dev openmpi-bin)
+          ocl-icd-opencl-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev)
 if [ "${1:-}" = "--print-packages" ]; then
   echo "${packages[*]}"
   exit 0

@@ -15,5 +15,6 @@ void add_bleu_command(CLI::App& app);
 void add_average_command(CLI::App& app);
 void add_align_eval_command(CLI::App& app);
 void add_align_command(CLI::App& app);
+void add_attention_command(CLI::App& app);
 
 }  // namespace rosetta::cli

@@ -1,0 +1,61 @@
+// rosetta attention --model CKPT --src TEXT [--tgt TEXT] --out FILE.svg|json
+//   [--kind encoder_self|decoder_self|cross --layer L --head H]
+// Every attention weight of one sentence pair: without --tgt the model
+// translates the source first (beam search), with it the given pair is
+// scored (forced decoding).
+#include <spdlog/spdlog.h>
+
+#include "commands.h"
+#include "rosetta/decode/model_loader.h"
+#include "rosetta/decode/translator.h"
+#include "rosetta/error.h"
+#include "rosetta/inspect/attention_map.h"
+#include "rosetta/io/atomic_file.h"
+
+namespace rosetta::cli {
+
+void add_attention_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("attention", "Draw (SVG) or dump (JSON) every attention weight of one sentence pair");
+  struct Options {
+    std::string model, src, tgt, out, kind = "cross";
+    int64_t layer = -1, head = -1, max_tokens = 100;
+    bool has_tgt = false;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("-m,--model", o->model, "checkpoint file")->required();
+  cmd->add_option("--src", o->src, "the source sentence")->required();
+  auto* tgt = cmd->add_option("--tgt", o->tgt, "its translation (default: the model's own, beam search)");
+  cmd->add_option("--out", o->out, "FILE.svg (a picture) or FILE.json (weights as attn[layer][head][query][key])")
+      ->required();
+  cmd->add_option("--kind", o->kind, "with --layer and --head: encoder_self, decoder_self or cross");
+  cmd->add_option("--layer", o->layer, "one large map of this layer (from 0) instead of the grid");
+  cmd->add_option("--head", o->head, "its head (from 0)");
+  cmd->add_option("--max-tokens", o->max_tokens, "pictures cut longer sentences, and say so");
+  cmd->callback([o, tgt] {
+    const bool svg = o->out.size() > 4 && o->out.substr(o->out.size() - 4) == ".svg";
+    const bool json = o->out.size() > 5 && o->out.substr(o->out.size() - 5) == ".json";
+    check(svg || json, "--out ", o->out, ": expected a name ending in .svg or .json");
+    check((o->layer < 0) == (o->head < 0), "--layer and --head go together");
+    const LoadedModel loaded = load_model(o->model);
+    std::vector<int32_t> source = loaded.vocabularies.source->encode(o->src);
+    check(!source.empty(), "--src: the sentence is empty");
+    source.push_back(kEosId);
+    std::string target_text = o->tgt;
+    if (!*tgt) {
+      const DecodeConfig& d = loaded.config.decode;
+      const Translator translator(*loaded.model, loaded.vocabularies,
+                                  {.beam_size = d.beam_size, .length_penalty = d.length_penalty,
+                                   .max_length_a = d.max_length_a, .max_length_b = d.max_length_b},
+                                  1, loaded.config.data.max_len);
+      target_text = translator.translate_best({o->src}).front();
+      spdlog::info("translation: {}", target_text);
+    }
+    const AttentionMap map =
+        attention_map(*loaded.model, loaded.vocabularies, source, loaded.vocabularies.target->encode(target_text));
+    write_file_atomically(o->out, json ? attention_json(map) + "\n"
+                                       : attention_svg(map, {o->kind, o->layer, o->head, o->max_tokens}));
+    spdlog::info("wrote {}", o->out);
+  });
+}
+
+}  // namespace rosetta::cli
