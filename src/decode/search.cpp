@@ -96,6 +96,16 @@ std::vector<float> attention_row(const DecoderState& state, const SearchOptions&
   return row;
 }
 
+// A layer and heads the model has, when attention is to be recorded.
+void check_attention_options(const Transformer& model, const SearchOptions& options) {
+  if (options.attention_layer < 0) return;
+  const ModelConfig& c = model.config();
+  check(options.attention_layer < c.decoder_layers, "search: attention layer ", options.attention_layer,
+        " of a model with ", c.decoder_layers, " decoder layers");
+  for (int64_t h : options.attention_heads)
+    check(h >= 0 && h < c.heads, "search: attention head ", h, " of a model with ", c.heads, " heads");
+}
+
 TokenMatrix batch_of(const std::vector<std::vector<int32_t>>& sources) {
   for (const auto& s : sources) check(!s.empty() && s.back() == kEosId, "search: every source must end with EOS");
   return TokenMatrix::from_rows(sources, kPadId);
@@ -115,6 +125,7 @@ std::vector<Hypothesis> greedy_search(const Transformer& model, const std::vecto
   std::vector<int64_t> cap(n);
   int64_t longest = 0;
   for (int64_t i = 0; i < n; ++i) longest = std::max(longest, cap[i] = max_output_length(options, sources[i].size()));
+  check_attention_options(model, options);
   DecoderState state = model.start(batch_of(sources), longest);
   state.record_cross_layer = options.attention_layer;
   const bool record = options.attention_layer >= 0;
@@ -166,6 +177,7 @@ std::vector<std::vector<Hypothesis>> beam_search(const Transformer& model,
 
   // The K beams of a sentence start identical: the first step runs one row
   // per sentence, and its best K continuations make the K beams.
+  check_attention_options(model, options);
   DecoderState state = model.start(batch_of(sources), longest);
   state.record_cross_layer = options.attention_layer;
   const bool record = options.attention_layer >= 0;

@@ -64,11 +64,13 @@ std::vector<std::vector<std::string>> Translator::align(const std::vector<std::v
   std::vector<std::vector<std::string>> out(sources.size());
   if (src_rows.empty()) return out;
   // Lengths padded to multiples of 8 (padding is masked, or past the rows
-  // read): fewer distinct shapes, so oneDNN's primitives are made once.
+  // read), within the position table: fewer distinct shapes, so oneDNN's
+  // primitives are made once.
+  const size_t positions = static_cast<size_t>(model_.config().max_positions);
   for (auto* rows : {&src_rows, &tgt_rows}) {
     size_t longest = 0;
     for (const auto& row : *rows) longest = std::max(longest, row.size());
-    rows->front().resize((longest + 7) / 8 * 8, kPadId);
+    rows->front().resize(std::max(longest, std::min(positions, (longest + 7) / 8 * 8)), kPadId);
   }
   const TokenMatrix src = TokenMatrix::from_rows(src_rows, kPadId), tgt = TokenMatrix::from_rows(tgt_rows, kPadId);
   const AttentionWeights attention =

@@ -65,8 +65,10 @@ void ProcessGroup::sum_in_rank_order(std::span<float> data) {
   const int64_t p = size_;
   std::vector<float> received, mine;
   std::vector<int> counts(p), offsets(p), recv_counts(p), recv_offsets(p);
-  for (int64_t start = 0; start < static_cast<int64_t>(data.size()); start += kPiece * p) {
-    const int64_t n = std::min<int64_t>(kPiece * p, static_cast<int64_t>(data.size()) - start);
+  // Offsets within a piece are ints too.
+  const int64_t piece_length = std::min<int64_t>(kPiece * p, std::numeric_limits<int>::max());
+  for (int64_t start = 0; start < static_cast<int64_t>(data.size()); start += piece_length) {
+    const int64_t n = std::min<int64_t>(piece_length, static_cast<int64_t>(data.size()) - start);
     float* piece = data.data() + start;
     // Rank k owns elements [n*k/p, n*(k+1)/p) of the piece.
     for (int64_t k = 0; k < p; ++k) {

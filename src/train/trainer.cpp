@@ -180,6 +180,7 @@ class Trainer {
   int64_t nonfinite_in_row_ = 0;
   double elapsed_before_ = 0;
   int64_t planned_updates_ = 0;  // plans_from_time(): the schedule's end, 0 until planned
+  int64_t saved_step_ = -1;      // the step of the newest checkpoint written or resumed from
   std::map<std::string, std::string> plan_;             // this run's plan records
   std::map<std::string, std::string> resumed_plan_;     // the checkpoint's, when resuming
   std::string resumed_from_;
@@ -298,6 +299,7 @@ void Trainer::restore(const Checkpoint& c) {
   epoch_ = std::stoll(c.text("state/epoch"));
   data_position_ = {std::stoll(c.text("state/data_epoch")), std::stoll(c.text("state/data_batch"))};
   resumed_processes_ = c.has_text("state/processes") ? std::stoll(c.text("state/processes")) : 1;
+  saved_step_ = step_;
   best_bleu_ = std::stod(c.text("state/best_bleu"));
   bad_validations_ = std::stoll(c.text("state/bad_validations"));
   elapsed_before_ = std::stod(c.text("state/elapsed"));
@@ -347,7 +349,7 @@ void Trainer::check_plan(const std::map<std::string, std::string>& now) const {
   if (was != is)
     spdlog::warn("an update takes {} batches ({} process{} x train.update_freq {}), the run was trained with {} ({} "
                  "process{}): training goes on from the same batch, but no longer repeats what an uninterrupted run "
-                 "would have done. Keep processes x update_freq = {} to repeat it",
+                 "would have done. Keep processes x update_freq = {} for the same batches an update",
                  is, group_.size(), group_.size() == 1 ? "" : "es", config_.train.update_freq, was, resumed_processes_,
                  resumed_processes_ == 1 ? "" : "es", was);
   else if (resumed_processes_ != group_.size())
@@ -361,6 +363,7 @@ Checkpoint Trainer::save_checkpoint_now() {
   const std::string path = run_.checkpoint_path(step_);
   check_replicas();
   last_checkpoint_ = path;
+  saved_step_ = step_;
   if (!group_.is_root()) return {};  // one process writes
   Checkpoint checkpoint = snapshot();
   save_checkpoint(checkpoint, path);
@@ -376,6 +379,7 @@ bool Trainer::train_update() {
   // plan; process r computes batches r, r + processes, ... of them.
   const int64_t processes = group_.size(), rank = group_.rank();
   std::vector<Batch> mine;
+  std::vector<DataPosition> mine_from;
   std::vector<int64_t> my_tokens(t.update_freq, 0);
   int64_t taken = 0;
   for (int64_t i = 0; i < t.update_freq * processes; ++i, ++taken) {
@@ -386,6 +390,7 @@ bool Trainer::train_update() {
     if (i % processes != rank) continue;
     my_tokens[i / processes] = batch.target_tokens;
     mine.push_back(std::move(batch));
+    mine_from.push_back(from);
   }
   data_position_ = stream_->position();
   // Batch i of the update sits at all[(i mod processes) x update_freq + i / processes].
@@ -394,26 +399,39 @@ bool Trainer::train_update() {
   int64_t target_tokens = 0;
   for (int64_t i = 0; i < taken; ++i) target_tokens += all_tokens[slot(i)];
   // The update's loss is the mean over all its target tokens: each batch's
-  // mean weighs in by its share of them. Dropout draws from the batch's place
-  // in the update, whichever process computes it.
+  // mean weighs in by its share of them. Dropout draws from the batch's data
+  // position: the same masks whichever process computes it, after a resume
+  // too, and new ones after a skipped update.
   std::vector<double> my_sums(2 * t.update_freq, 0.0);
-  for (size_t k = 0; k < mine.size(); ++k) {
-    const Batch& batch = mine[k];
-    const uint64_t i = k * processes + rank;
-    Rng dropout(mix64(mix64(t.seed * 7919 + 17 + static_cast<uint64_t>(step_ + 1)) + i));
-    const float share = static_cast<float>(batch.target_tokens) / static_cast<float>(target_tokens);
-    double nll = 0;
-    Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, t.label_smoothing, &dropout, &nll);
-    my_sums[2 * k] = loss.value().item() * batch.target_tokens;
-    my_sums[2 * k + 1] = nll * batch.target_tokens;
-    if (k + 1 < mine.size()) {
-      backward(loss, Tensor::scalar(share));
-      gradients_->add_backward();
-    } else {  // the last pass: with several processes its buckets are summed while it runs
-      backward(loss, Tensor::scalar(share), gradients_->leaf_done());
+  // With several processes the others wait in this update's collectives: an
+  // error here ends them all, once this process has said what it was.
+  try {
+    for (size_t k = 0; k < mine.size(); ++k) {
+      const Batch& batch = mine[k];
+      const DataPosition& at = mine_from[k];
+      Rng dropout(mix64(mix64(mix64(t.seed * 7919 + 17) + static_cast<uint64_t>(at.epoch)) +
+                        static_cast<uint64_t>(at.batch)));
+      const float share = static_cast<float>(batch.target_tokens) / static_cast<float>(target_tokens);
+      double nll = 0;
+      Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, t.label_smoothing, &dropout, &nll);
+      my_sums[2 * k] = loss.value().item() * batch.target_tokens;
+      my_sums[2 * k + 1] = nll * batch.target_tokens;
+      if (k + 1 < mine.size()) {
+        backward(loss, Tensor::scalar(share));
+        gradients_->add_backward();
+      } else {  // the last pass: with several processes its buckets are summed while it runs
+        backward(loss, Tensor::scalar(share), gradients_->leaf_done());
+      }
     }
+    gradients_->finish();
+  } catch (const std::exception& e) {
+    if (group_.distributed()) {
+      spdlog::error("{}", e.what());
+      spdlog::default_logger()->flush();
+      group_.abort(1);
+    }
+    throw;
   }
-  gradients_->finish();
   const std::vector<double> all_sums = group_.all_gather(my_sums);
   double loss_sum = 0, nll_sum = 0;
   for (int64_t i = 0; i < taken; ++i) {
@@ -772,7 +790,7 @@ TrainResult Trainer::run() {
   TrainResult result;
   const int64_t first_step = step_;
   std::string reason = agreed_stop_reason();
-  if (!reason.empty() && !last_checkpoint_.empty())
+  if (!reason.empty() && !last_checkpoint_.empty() && group_.is_root())
     spdlog::warn("{} already ended ({} at step {}): nothing to train. Raise the limit (--set train.{}=...) to go on, "
                  "or give another train.run_dir to start over",
                  run_.root(), reason, step_, reason == "planned_updates" ? "max_time" : reason);
@@ -805,7 +823,7 @@ TrainResult Trainer::run() {
     window_start_ += Clock::now() - pause_start;
     if (validate_now) reason = agreed_stop_reason();  // early stopping counts this validation
   }
-  if (last_checkpoint_.empty() || last_checkpoint_ != run_.checkpoint_path(step_)) save_checkpoint_now();
+  if (saved_step_ != step_) save_checkpoint_now();  // the step, not a path: every rank decides alike
   write_plot();  // validated or not, every run ends with its picture
   if (reason != "signal") {
     int64_t kept = step_ == first_step && fs::exists(run_.path("final.ckpt")) ? 1 : 0;
