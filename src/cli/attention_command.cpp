@@ -39,19 +39,31 @@ void add_attention_command(CLI::App& app) {
     const LoadedModel loaded = load_model(o->model);
     std::vector<int32_t> source = loaded.vocabularies.source->encode(o->src);
     check(!source.empty(), "--src: the sentence is empty");
+    const int64_t max_len = loaded.config.data.max_len;  // with EOS, as translate cuts
+    if (static_cast<int64_t>(source.size()) + 1 > max_len) {
+      spdlog::warn("--src has {} tokens; cut to {}", source.size() + 1, max_len);
+      source.resize(max_len - 1);
+    }
     source.push_back(kEosId);
-    std::string target_text = o->tgt;
-    if (!*tgt) {
+    std::vector<int32_t> target;
+    if (*tgt) {
+      target = loaded.vocabularies.target->encode(o->tgt);
+      const int64_t positions = loaded.model->config().max_positions;  // with BOS
+      if (static_cast<int64_t>(target.size()) + 1 > positions) {
+        spdlog::warn("--tgt has {} tokens; cut to {}", target.size() + 1, positions);
+        target.resize(positions - 1);
+      }
+    } else {
       const DecodeConfig& d = loaded.config.decode;
       const Translator translator(*loaded.model, loaded.vocabularies,
                                   {.beam_size = d.beam_size, .length_penalty = d.length_penalty,
                                    .max_length_a = d.max_length_a, .max_length_b = d.max_length_b},
                                   1, loaded.config.data.max_len);
-      target_text = translator.translate_best({o->src}).front();
-      spdlog::info("translation: {}", target_text);
+      const Translation best = translator.translate({o->src}).front();
+      spdlog::info("translation: {}", best.texts.front());
+      target = best.best_pieces;  // the pieces the search produced, not the text encoded again
     }
-    const AttentionMap map =
-        attention_map(*loaded.model, loaded.vocabularies, source, loaded.vocabularies.target->encode(target_text));
+    const AttentionMap map = attention_map(*loaded.model, loaded.vocabularies, source, target);
     write_file_atomically(o->out, json ? attention_json(map) + "\n"
                                        : attention_svg(map, {o->kind, o->layer, o->head, o->max_tokens}));
     spdlog::info("wrote {}", o->out);

@@ -235,7 +235,10 @@ std::vector<Translation> Translator::translate(const std::vector<std::string>& l
 
   for (size_t i : order) {
     Translation& t = out[i];
-    if (!found[i].empty()) t.tokens = static_cast<int64_t>(found[i].front().tokens.size());
+    if (!found[i].empty()) {
+      t.tokens = static_cast<int64_t>(found[i].front().tokens.size());
+      t.best_pieces = found[i].front().tokens;
+    }
     for (const Hypothesis& h : found[i]) {
       t.texts.push_back(vocabularies_.target->decode(h.tokens));
       t.scores.push_back(h.score);

@@ -88,6 +88,13 @@ TEST_F(AttentionMaps, CommandWritesPicturesAndWeights) {
   EXPECT_NE(r.output.find("translation: "), std::string::npos) << r.output;
   r = testing::run_command(base + " --tgt 'red cat' --out " + dir_->path("a.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Longer than data.max_len (32 in tiny.yaml): cut as translate cuts, with a warning.
+  std::string long_source;
+  for (int i = 0; i < 40; ++i) long_source += i ? " red" : "red";
+  r = testing::run_command(testing::rosetta_binary() + " attention -m " + checkpoint_ + " --src '" + long_source +
+                           "' --out " + dir_->path("long.svg"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("--src has 41 tokens; cut to 32"), std::string::npos) << r.output;
   r = testing::run_command(base + " --out " + dir_->path("a.txt"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("expected a name ending in .svg or .json"), std::string::npos) << r.output;

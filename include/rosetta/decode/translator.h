@@ -19,6 +19,7 @@ struct Translation {
   std::vector<float> scores;
   std::vector<std::string> alignments;  // per n-best, when alignments were asked for
   int64_t tokens = 0;              // target pieces of the best, EOS not counted
+  std::vector<int32_t> best_pieces;  // their ids
 };
 
 class Translator {
