@@ -5,12 +5,10 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "rosetta/data/batcher.h"
 #include "rosetta/data/text_file.h"
@@ -29,6 +27,7 @@
 #include "rosetta/train/gradient_sum.h"
 #include "rosetta/train/optimizer.h"
 #include "rosetta/train/progress_plot.h"
+#include "rosetta/train/replicas.h"
 #include "rosetta/train/run_folder.h"
 #include "rosetta/train/stop_signal.h"
 
@@ -68,28 +67,6 @@ class ProgressLine {
   bool enabled_;
   bool shown_ = false;
 };
-
-// Strings as one length-prefixed string, to send between processes.
-std::string pack_strings(const std::vector<std::string>& strings) {
-  std::string out;
-  for (const std::string& s : strings) {
-    const uint64_t n = s.size();
-    out.append(reinterpret_cast<const char*>(&n), sizeof(n));
-    out += s;
-  }
-  return out;
-}
-
-std::vector<std::string> unpack_strings(const std::string& packed) {
-  std::vector<std::string> out;
-  for (size_t at = 0; at < packed.size();) {
-    uint64_t n = 0;
-    std::memcpy(&n, packed.data() + at, sizeof(n));
-    out.push_back(packed.substr(at + sizeof(n), n));
-    at += sizeof(n) + n;
-  }
-  return out;
-}
 
 // With several processes, every how many updates they compare parameter
 // checksums (and before each checkpoint): a replica that drifted stops the run.
@@ -133,12 +110,9 @@ class Trainer {
   // signal that reached any process stops them all.
   std::string agreed_stop_reason();
   // Root's parameters replace the others' (at start, after resume, for final.ckpt).
-  void broadcast_parameters();
+  void broadcast_parameters() { rosetta::broadcast_parameters(group_, model_->named_parameters()); }
   // Every process holds the same parameters, or the run stops naming the rank.
-  void check_replicas();
-  // Every process must train the same thing: facts are (what, value) pairs
-  // compared with rank 0's; a difference stops every process naming it.
-  void check_processes_agree(const std::vector<std::pair<std::string, std::string>>& facts) const;
+  void check_replicas() { rosetta::check_replicas(group_, model_->named_parameters(), step_, last_checkpoint_); }
   void append_metrics(const std::string& json_line) const {
     if (group_.is_root()) run_.append_metrics(json_line);
   }
@@ -636,80 +610,6 @@ void Trainer::plan_updates() {
                per_update, planned_updates_, duration_text(t.max_time));
 }
 
-void Trainer::broadcast_parameters() {
-  if (!group_.distributed()) return;
-  for (auto& [name, p] : model_->named_parameters()) {
-    Tensor& value = p.mutable_value();
-    group_.broadcast(std::span<float>(value.data(), static_cast<size_t>(value.numel())));
-  }
-}
-
-void Trainer::check_replicas() {
-  if (!group_.distributed()) return;
-  StableHasher hasher;
-  for (const auto& [name, p] : model_->named_parameters())
-    hasher.add(p.value().data(), sizeof(float) * static_cast<size_t>(p.value().numel()));
-  const int64_t mine = static_cast<int64_t>(hasher.value());
-  const std::vector<int64_t> all = group_.all_gather(std::span<const int64_t>(&mine, 1));
-  for (size_t r = 1; r < all.size(); ++r)
-    check(all[r] == all[0], "step ", step_, ": the parameters of rank ", r, " (checksum ",
-          hex64(static_cast<uint64_t>(all[r])), ") differ from rank 0's (", hex64(static_cast<uint64_t>(all[0])),
-          "): the processes no longer train one model. Stopping; the last good checkpoint is ",
-          last_checkpoint_.empty() ? std::string("none yet") : last_checkpoint_);
-}
-
-namespace {
-
-// The config as processes must share it: data paths, the run folder and the
-// thread count may differ from machine to machine.
-std::string shared_config_text(Config c) {
-  for (CorpusPaths* paths : {&c.data.train, &c.data.valid, &c.data.test}) paths->src = paths->tgt = "";
-  c.train.run_dir = "";
-  c.train.threads = 0;
-  return to_yaml(c);
-}
-
-std::string executable_checksum() {
-  std::ifstream in("/proc/self/exe", std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return bytes.empty() ? std::string("unknown") : stable_hash_hex(bytes);
-}
-
-// The first line where two texts differ, for the message.
-std::string first_difference(const std::string& a, const std::string& b) {
-  std::istringstream in_a(a), in_b(b);
-  std::string line_a, line_b;
-  while (true) {
-    const bool more_a = static_cast<bool>(std::getline(in_a, line_a)), more_b = static_cast<bool>(std::getline(in_b, line_b));
-    if (!more_a && !more_b) return "";
-    if (!more_a) line_a = "(end)";
-    if (!more_b) line_b = "(end)";
-    if (line_a != line_b) return concat(": rank 0 has \"", line_a, "\", it has \"", line_b, "\"");
-  }
-}
-
-}  // namespace
-
-void Trainer::check_processes_agree(const std::vector<std::pair<std::string, std::string>>& facts) const {
-  if (!group_.distributed()) return;
-  std::vector<std::string> fields;
-  for (const auto& [what, value] : facts) fields.insert(fields.end(), {what, value});
-  const std::vector<std::string> all = group_.all_gather(pack_strings(fields));
-  const std::vector<std::string> root = unpack_strings(all[0]);
-  for (size_t r = 1; r < all.size(); ++r) {
-    const std::vector<std::string> theirs = unpack_strings(all[r]);
-    for (size_t i = 0; i + 1 < root.size(); i += 2) {
-      const std::string& theirs_value = i + 1 < theirs.size() ? theirs[i + 1] : std::string();
-      const bool text = root[i] == "config";
-      check(theirs_value == root[i + 1], "rank ", r, " does not train what rank 0 trains: its ", root[i], " differs",
-            text ? first_difference(root[i + 1], theirs_value)
-                 : concat(" (", theirs_value, " against rank 0's ", root[i + 1], ")"),
-            ". Every process needs the same rosetta binary, config (data paths, train.run_dir and train.threads "
-            "aside) and data");
-    }
-  }
-}
-
 std::string Trainer::agreed_stop_reason() {
   if (!group_.distributed()) return stop_reason(stop_requested());
   const int64_t signalled = stop_requested() ? 1 : 0;
@@ -744,7 +644,7 @@ TrainResult Trainer::run() {
                                   : t.precision == PrecisionChoice::automatic ? "auto" : "fp32";
   const ops::PrecisionScope precision(ops::resolve_precision(precision_setting, &precision_why));
   spdlog::info("precision: {}", precision_why);
-  check_processes_agree({{"binary", executable_checksum()}, {"config", shared_config_text(config_)}});
+  check_processes_agree(group_, {{"binary", executable_checksum()}, {"config", shared_config_text(config_)}});
   std::optional<Checkpoint> resume = find_checkpoint();
   prepare_vocabularies(resume ? &*resume : nullptr);
   if (group_.is_root()) write_file_atomically(run_.path("config.yaml"), to_yaml(config_));
@@ -774,7 +674,7 @@ TrainResult Trainer::run() {
   std::string valid_text;
   for (const auto* lines : {&valid_src_, &valid_ref_})
     for (const std::string& line : *lines) valid_text += line + "\n";
-  check_processes_agree({{"training data", hex64(train_corpus_.fingerprint())},
+  check_processes_agree(group_, {{"training data", hex64(train_corpus_.fingerprint())},
                          {"validation data", have_valid_ ? stable_hash_hex(valid_text) : std::string("none")}});
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
   plan_ = plan_records(plan.size());
