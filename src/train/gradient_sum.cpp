@@ -67,6 +67,9 @@ void GradientSum::add_backward() {
 }
 
 LeafDoneFn GradientSum::leaf_done() {
+  // Alone there is nothing to overlap: finish() takes the last pass, and the
+  // backward pass keeps no count of what it owes each parameter.
+  if (!group_.distributed()) return {};
   return [this](const detail::Node& leaf) {
     const auto it = index_.find(&leaf);
     if (it == index_.end()) return;
@@ -142,6 +145,8 @@ void GradientSum::finish() {
     if (thread_.joinable()) thread_.join();
     else communicate();  // MPI allows no other thread: after the pass, then
     running_ = false;
+  } else {
+    add_backward();
   }
   for (size_t i = 0; i < parameters_.size(); ++i) {
     if (sum_[i].defined()) parameters_[i].second.set_grad(sum_[i]);

@@ -644,7 +644,8 @@ TrainResult Trainer::run() {
                                   : t.precision == PrecisionChoice::automatic ? "auto" : "fp32";
   const ops::PrecisionScope precision(ops::resolve_precision(precision_setting, &precision_why));
   spdlog::info("precision: {}", precision_why);
-  check_processes_agree(group_, {{"binary", executable_checksum()}, {"config", shared_config_text(config_)}});
+  if (group_.distributed())  // reading the executable and the data twice is for several processes only
+    check_processes_agree(group_, {{"binary", executable_checksum()}, {"config", shared_config_text(config_)}});
   std::optional<Checkpoint> resume = find_checkpoint();
   prepare_vocabularies(resume ? &*resume : nullptr);
   if (group_.is_root()) write_file_atomically(run_.path("config.yaml"), to_yaml(config_));
@@ -671,11 +672,13 @@ TrainResult Trainer::run() {
                                                   : " after the backward pass (MPI allows no second thread)");
   }
   if (!resumed_from_.empty()) reload_plot_points();
-  std::string valid_text;
-  for (const auto* lines : {&valid_src_, &valid_ref_})
-    for (const std::string& line : *lines) valid_text += line + "\n";
-  check_processes_agree(group_, {{"training data", hex64(train_corpus_.fingerprint())},
-                         {"validation data", have_valid_ ? stable_hash_hex(valid_text) : std::string("none")}});
+  if (group_.distributed()) {
+    std::string valid_text;
+    for (const auto* lines : {&valid_src_, &valid_ref_})
+      for (const std::string& line : *lines) valid_text += line + "\n";
+    check_processes_agree(group_, {{"training data", hex64(train_corpus_.fingerprint())},
+                                   {"validation data", have_valid_ ? stable_hash_hex(valid_text) : "none"}});
+  }
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
   plan_ = plan_records(plan.size());
   check_plan(plan_);

@@ -39,7 +39,8 @@ class GradientSum {
   // the sum and clears them for the next pass.
   void add_backward();
   // For the update's last backward pass: backward(loss, seed, sum.leaf_done())
-  // takes each parameter into the sum as soon as it is complete.
+  // takes each parameter into the sum as soon as it is complete (with
+  // several processes; alone it is empty and finish() takes the pass).
   LeafDoneFn leaf_done();
   // Puts the sum into the parameters' gradients: this process's alone, or
   // with several processes the rank-ordered sum of all of theirs. A
