@@ -1,4 +1,4 @@
-// rosetta attention --model CKPT --src TEXT [--tgt TEXT] --out FILE.svg|json
+// rosetta attention --model CKPT --src TEXT [--tgt TEXT] --out FILE.svg|html|json
 //   [--kind encoder_self|decoder_self|cross --layer L --head H]
 // Every attention weight of one sentence pair: without --tgt the model
 // translates the source first (beam search), with it the given pair is
@@ -10,12 +10,13 @@
 #include "rosetta/decode/translator.h"
 #include "rosetta/error.h"
 #include "rosetta/inspect/attention_map.h"
+#include "rosetta/inspect/attention_page.h"
 #include "rosetta/io/atomic_file.h"
 
 namespace rosetta::cli {
 
 void add_attention_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("attention", "Draw (SVG) or dump (JSON) every attention weight of one sentence pair");
+  auto* cmd = app.add_subcommand("attention", "Draw (SVG, HTML) or dump (JSON) every attention weight of one sentence pair");
   struct Options {
     std::string model, src, tgt, out, kind = "cross";
     int64_t layer = -1, head = -1, max_tokens = 100;
@@ -25,16 +26,19 @@ void add_attention_command(CLI::App& app) {
   cmd->add_option("-m,--model", o->model, "checkpoint file")->required();
   cmd->add_option("--src", o->src, "the source sentence")->required();
   auto* tgt = cmd->add_option("--tgt", o->tgt, "its translation (default: the model's own, beam search)");
-  cmd->add_option("--out", o->out, "FILE.svg (a picture) or FILE.json (weights as attn[layer][head][query][key])")
+  cmd->add_option("--out", o->out, "FILE.svg (a picture), FILE.html (a page to explore, self-contained) or FILE.json "
+                  "(weights as attn[layer][head][query][key])")
       ->required();
   cmd->add_option("--kind", o->kind, "with --layer and --head: encoder_self, decoder_self or cross");
   cmd->add_option("--layer", o->layer, "one large map of this layer (from 0) instead of the grid");
   cmd->add_option("--head", o->head, "its head (from 0)");
   cmd->add_option("--max-tokens", o->max_tokens, "pictures cut longer sentences, and say so");
   cmd->callback([o, tgt] {
-    const bool svg = o->out.size() > 4 && o->out.substr(o->out.size() - 4) == ".svg";
-    const bool json = o->out.size() > 5 && o->out.substr(o->out.size() - 5) == ".json";
-    check(svg || json, "--out ", o->out, ": expected a name ending in .svg or .json");
+    const auto ends_with = [&](const std::string& suffix) {
+      return o->out.size() > suffix.size() && o->out.compare(o->out.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    const bool svg = ends_with(".svg"), html = ends_with(".html"), json = ends_with(".json");
+    check(svg || html || json, "--out ", o->out, ": expected a name ending in .svg, .html or .json");
     check((o->layer < 0) == (o->head < 0), "--layer and --head go together");
     const LoadedModel loaded = load_model(o->model);
     std::vector<int32_t> source = loaded.vocabularies.source->encode(o->src);
@@ -64,8 +68,9 @@ void add_attention_command(CLI::App& app) {
       target = best.best_pieces;  // the pieces the search produced, not the text encoded again
     }
     const AttentionMap map = attention_map(*loaded.model, loaded.vocabularies, source, target);
-    write_file_atomically(o->out, json ? attention_json(map) + "\n"
-                                       : attention_svg(map, {o->kind, o->layer, o->head, o->max_tokens}));
+    write_file_atomically(o->out, json   ? attention_json(map) + "\n"
+                                  : html ? attention_html(map)
+                                         : attention_svg(map, {o->kind, o->layer, o->head, o->max_tokens}));
     spdlog::info("wrote {}", o->out);
   });
 }

@@ -1,6 +1,7 @@
 // Attention maps of a trained copy model: shapes, rows that are
 // distributions, the causal mask, and what the SVG and JSON hold.
 #include "rosetta/inspect/attention_map.h"
+#include "rosetta/inspect/attention_page.h"
 
 #include <gtest/gtest.h>
 
@@ -81,6 +82,27 @@ TEST_F(AttentionMaps, EveryKindLayerAndHeadWithRowsThatSumToOne) {
   EXPECT_THROW(attention_svg(map, {"sideways", 0, 0}), Error);
 }
 
+// The page carries the same weights as the JSON, inside a script element
+// that no token can close early, and fetches nothing.
+TEST_F(AttentionMaps, PageHoldsTheWeightsAndNeedsNoNetwork) {
+  const LoadedModel loaded = load_model(checkpoint_);
+  std::vector<int32_t> source = loaded.vocabularies.source->encode("red cat sits");
+  source.push_back(kEosId);
+  const AttentionMap map =
+      attention_map(*loaded.model, loaded.vocabularies, source, loaded.vocabularies.target->encode("red dog"));
+  const std::string page = attention_html(map);
+  const std::string open = "<script type=\"application/json\" id=\"attention-data\">";
+  const size_t begin = page.find(open);
+  ASSERT_NE(begin, std::string::npos);
+  const size_t end = page.find("</", begin + open.size());
+  ASSERT_EQ(page.compare(end, 9, "</script>"), 0) << "a token closed the data block early";
+  const nlohmann::json data = nlohmann::json::parse(page.substr(begin + open.size(), end - begin - open.size()));
+  EXPECT_EQ(data, nlohmann::json::parse(attention_json(map)));
+  EXPECT_EQ(data["tokens"]["source"].back(), "</s>");
+  for (const char* fetch : {" src=", " href=", "@import", "url(", "fetch("}) EXPECT_EQ(page.find(fetch), std::string::npos) << fetch;
+  EXPECT_EQ(count(page, "<script"), 2u);
+}
+
 TEST_F(AttentionMaps, CommandWritesPicturesAndWeights) {
   const std::string base = testing::rosetta_binary() + " attention -m " + checkpoint_ + " --src 'red cat sits'";
   auto r = testing::run_command(base + " --out " + dir_->path("a.svg"));
@@ -88,6 +110,9 @@ TEST_F(AttentionMaps, CommandWritesPicturesAndWeights) {
   EXPECT_NE(r.output.find("translation: "), std::string::npos) << r.output;
   r = testing::run_command(base + " --tgt 'red cat' --out " + dir_->path("a.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = testing::run_command(base + " --tgt 'red cat' --out " + dir_->path("a.html"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(testing::read_text(dir_->path("a.html")).rfind("<!DOCTYPE html>", 0), 0u);
   // Longer than data.max_len (32 in tiny.yaml): cut as translate cuts, with a warning.
   std::string long_source;
   for (int i = 0; i < 40; ++i) long_source += i ? " red" : "red";
@@ -97,7 +122,7 @@ TEST_F(AttentionMaps, CommandWritesPicturesAndWeights) {
   EXPECT_NE(r.output.find("--src has 41 tokens; cut to 32"), std::string::npos) << r.output;
   r = testing::run_command(base + " --out " + dir_->path("a.txt"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("expected a name ending in .svg or .json"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("expected a name ending in .svg, .html or .json"), std::string::npos) << r.output;
   r = testing::run_command(base + " --out " + dir_->path("b.svg") + " --kind cross --layer 3 --head 0");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--layer 3: the model has 1 layers"), std::string::npos) << r.output;

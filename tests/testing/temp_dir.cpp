@@ -5,10 +5,16 @@
 
 #include <atomic>
 #include <fstream>
+#include <iterator>
 
 #include "rosetta/tensor/random.h"
 
 namespace rosetta::testing {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 TempDir::TempDir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

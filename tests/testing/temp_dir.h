@@ -21,6 +21,9 @@ class TempDir {
   std::filesystem::path root_;
 };
 
+// The whole content of a file ("" when it cannot be read).
+std::string read_text(const std::string& path);
+
 // Deterministic toy parallel text: source sentences of 3-12 words from a
 // small lexicon and targets that reverse them with a suffix on each word.
 struct ToyCorpus {
