@@ -16,5 +16,6 @@ void add_average_command(CLI::App& app);
 void add_align_eval_command(CLI::App& app);
 void add_align_command(CLI::App& app);
 void add_attention_command(CLI::App& app);
+void add_heads_command(CLI::App& app);
 
 }  // namespace rosetta::cli

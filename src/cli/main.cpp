@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   rosetta::cli::add_average_command(app);
   rosetta::cli::add_align_command(app);
   rosetta::cli::add_attention_command(app);
+  rosetta::cli::add_heads_command(app);
   rosetta::cli::add_align_eval_command(app);
   rosetta::cli::add_info_command(app);
   rosetta::cli::add_config_command(app);
