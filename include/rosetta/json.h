@@ -1,46 +1,19 @@
-// The little JSON the project writes (metrics lines, scores): numbers in
-// their shortest exact form and escaped strings.
+// Every JSON the project writes (metrics lines, scores, reports) is built
+// with nlohmann::json, so it is escaped and valid by construction. Keys keep
+// the order they were written in; non-finite numbers become null; bytes that
+// are not UTF-8 (a path, say) become U+FFFD instead of failing the write.
 #pragma once
 
-#include <charconv>
-#include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace rosetta {
 
-inline std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  char buffer[32];
-  const auto end = std::to_chars(buffer, buffer + sizeof(buffer), value).ptr;
-  return std::string(buffer, end);
-}
+using Json = nlohmann::ordered_json;
 
-// RFC 8259: quote, backslash and every control character escaped (the short
-// forms where JSON has one, \u00XX otherwise); other bytes pass as they are.
-inline std::string json_string(const std::string& s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 15];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+// One line of JSON, without the newline.
+inline std::string json_line(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace rosetta

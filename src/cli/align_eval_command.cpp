@@ -26,9 +26,13 @@ void add_align_eval_command(CLI::App& app) {
     const AlignmentScores s = alignment_error(read_lines(o->ref), read_lines(o->hyp), o->ref,
                                               o->hyp == "-" ? "standard input" : o->hyp);
     if (o->json) {
-      std::cout << concat("{\"aer\":", json_number(s.aer), ",\"precision\":", json_number(s.precision), ",\"recall\":",
-                          json_number(s.recall), ",\"sentences\":", s.sentences, ",\"links\":", s.hypothesis_links,
-                          ",\"sure\":", s.sure_links, ",\"possible\":", s.possible_links, "}")
+      std::cout << json_line({{"aer", s.aer},
+                              {"precision", s.precision},
+                              {"recall", s.recall},
+                              {"sentences", s.sentences},
+                              {"links", s.hypothesis_links},
+                              {"sure", s.sure_links},
+                              {"possible", s.possible_links}})
                 << "\n";
       return;
     }

@@ -10,14 +10,6 @@
 
 namespace rosetta::cli {
 
-namespace {
-
-std::string json_array(const std::array<int64_t, 4>& v) {
-  return concat("[", v[0], ",", v[1], ",", v[2], ",", v[3], "]");
-}
-
-}  // namespace
-
 void add_bleu_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("bleu", "Score translations with BLEU and chrF, as sacreBLEU 2.6.0 does");
   struct Options {
@@ -50,17 +42,22 @@ void add_bleu_command(CLI::App& app) {
         std::vector<std::string> segment;
         for (const auto& r : refs) segment.push_back(r[i]);
         const BleuResult b = sentence_bleu(hyps[i], segment, options);
-        if (o->json) std::cout << concat("{\"line\":", i + 1, ",\"score\":", json_number(b.score), "}") << "\n";
-        else std::cout << json_number(b.score) << "\n";
+        if (o->json) std::cout << json_line({{"line", i + 1}, {"score", b.score}}) << "\n";
+        else std::cout << json_line(b.score) << "\n";
       }
       return;
     }
     if (want_bleu) {
       const BleuResult b = corpus_bleu(hyps, refs, options);
       if (o->json) {
-        std::cout << concat("{\"name\":\"BLEU\",\"score\":", json_number(b.score), ",\"counts\":", json_array(b.counts), ",\"totals\":",
-                            json_array(b.totals), ",\"bp\":", json_number(b.bp), ",\"sys_len\":", b.sys_len, ",\"ref_len\":", b.ref_len,
-                            ",\"signature\":", json_string(b.signature), "}")
+        std::cout << json_line({{"name", "BLEU"},
+                                {"score", b.score},
+                                {"counts", b.counts},
+                                {"totals", b.totals},
+                                {"bp", b.bp},
+                                {"sys_len", b.sys_len},
+                                {"ref_len", b.ref_len},
+                                {"signature", b.signature}})
                   << "\n";
       } else {
         std::cout << b.format() << "\n";
@@ -68,7 +65,7 @@ void add_bleu_command(CLI::App& app) {
     }
     if (want_chrf) {
       const ChrfResult c = corpus_chrf(hyps, refs, o->lowercase);
-      if (o->json) std::cout << concat("{\"name\":\"chrF2\",\"score\":", json_number(c.score), ",\"signature\":", json_string(c.signature), "}") << "\n";
+      if (o->json) std::cout << json_line({{"name", "chrF2"}, {"score", c.score}, {"signature", c.signature}}) << "\n";
       else std::cout << c.format() << "\n";
     }
   });

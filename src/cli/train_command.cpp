@@ -57,11 +57,15 @@ void run(const TrainOptions& o) {
   install_stop_handlers();
   const TrainResult r = train(config);
   if (!dist::world().is_root()) return;  // one summary for the run
-  std::cout << concat("{\"steps\":", r.steps, ",\"epochs\":", r.epochs, ",\"best_valid_bleu\":", json_number(r.best_bleu),
-                      ",\"last_loss\":", json_number(r.last_loss), ",\"stop_reason\":", json_string(r.stop_reason),
-                      ",\"last_checkpoint\":", json_string(r.last_checkpoint), ",\"best_checkpoint\":",
-                      json_string(r.best_checkpoint), ",\"final_checkpoint\":", json_string(r.final_checkpoint),
-                      ",\"final_valid_bleu\":", json_number(r.final_bleu), "}")
+  std::cout << json_line({{"steps", r.steps},
+                          {"epochs", r.epochs},
+                          {"best_valid_bleu", r.best_bleu},
+                          {"last_loss", r.last_loss},
+                          {"stop_reason", r.stop_reason},
+                          {"last_checkpoint", r.last_checkpoint},
+                          {"best_checkpoint", r.best_checkpoint},
+                          {"final_checkpoint", r.final_checkpoint},
+                          {"final_valid_bleu", r.final_bleu}})
             << std::endl;
 }
 

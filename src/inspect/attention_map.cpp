@@ -1,12 +1,11 @@
 #include "rosetta/inspect/attention_map.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "rosetta/error.h"
+#include "rosetta/json.h"
 
 namespace rosetta {
 
@@ -117,13 +116,13 @@ AttentionMap attention_map(const Transformer& model, const Vocabularies& vocabul
 }
 
 std::string attention_json(const AttentionMap& map) {
-  nlohmann::json out;
+  Json out;
   out["tokens"] = {{"source", map.source}, {"target_in", map.target_in}, {"target_out", map.target_out}};
   out["layout"] = "attn[layer][head][query][key]";
   out["encoder_self"] = map.encoder_self;
   out["decoder_self"] = map.decoder_self;
   out["cross"] = map.cross;
-  return out.dump();
+  return json_line(out);
 }
 
 std::string attention_svg(const AttentionMap& map, const AttentionPicture& picture) {

@@ -4,9 +4,9 @@
 
 #include <cmath>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "rosetta/error.h"
+#include "rosetta/json.h"
 
 namespace rosetta {
 
@@ -102,23 +102,22 @@ std::string head_json_lines(const HeadReport& report) {
   std::string out;
   for (size_t i = 0; i < report.heads.size(); ++i) {
     const HeadStatistics& s = report.heads[i];
-    const auto share = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
-    nlohmann::json line = {{"kind", s.kind},
+    Json line = {{"kind", s.kind},
                            {"layer", s.layer},
                            {"head", s.head},
                            {"queries", s.queries},
                            {"confidence", s.confidence},
                            {"entropy_bits", s.entropy_bits},
                            {"boundary", s.boundary},
-                           {"previous", share(s.previous)},
-                           {"same", share(s.same)},
-                           {"next", share(s.next)}};
+                           {"previous", s.previous},  // NaN (not measured) becomes null
+                           {"same", s.same},
+                           {"next", s.next}};
     if (report.bleu >= 0) {
       line["bleu"] = report.bleu;
       line["bleu_ablated"] = report.ablated.at(i);
       line["bleu_lost"] = report.bleu - report.ablated.at(i);
     }
-    out += line.dump() + "\n";
+    out += json_line(line) + "\n";
   }
   return out;
 }

@@ -254,9 +254,9 @@ Checkpoint Trainer::snapshot() const {
   c.texts["state/data_epoch"] = std::to_string(data_position_.epoch);
   c.texts["state/data_batch"] = std::to_string(data_position_.batch);
   c.texts["state/processes"] = std::to_string(group_.size());
-  c.texts["state/best_bleu"] = json_number(best_bleu_);
+  c.texts["state/best_bleu"] = json_line(best_bleu_);
   c.texts["state/bad_validations"] = std::to_string(bad_validations_);
-  c.texts["state/elapsed"] = json_number(elapsed());
+  c.texts["state/elapsed"] = json_line(elapsed());
   c.texts["state/planned_updates"] = std::to_string(planned_updates_);
   for (const auto& [key, value] : plan_) c.texts[key] = value;
   store_parameters(*model_, c);
@@ -469,10 +469,16 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
   spdlog::info("epoch {} step {} loss {:.4f} ppl {:.2f} lr {:.3e} gnorm {:.3f} tgt_tok/s {:.0f} elapsed {} eta {}", epoch_,
                step_, loss, std::exp(nll), lr, grad_norm, tokens_per_sec, duration_text(elapsed()),
                eta < 0 ? std::string("-") : duration_text(std::max(eta, 0.0)));
-  append_metrics(concat("{\"type\":\"train\",\"step\":", step_, ",\"epoch\":", epoch_, ",\"loss\":", json_number(loss),
-                             ",\"nll\":", json_number(nll), ",\"ppl\":", json_number(std::exp(nll)), ",\"lr\":", json_number(lr),
-                             ",\"grad_norm\":", json_number(grad_norm), ",\"tgt_tokens_per_sec\":", json_number(tokens_per_sec),
-                             ",\"elapsed_sec\":", json_number(elapsed()), "}"));
+  append_metrics(json_line({{"type", "train"},
+                            {"step", step_},
+                            {"epoch", epoch_},
+                            {"loss", loss},
+                            {"nll", nll},
+                            {"ppl", std::exp(nll)},
+                            {"lr", lr},
+                            {"grad_norm", grad_norm},
+                            {"tgt_tokens_per_sec", tokens_per_sec},
+                            {"elapsed_sec", elapsed()}}));
   plot_.train_loss.emplace_back(static_cast<double>(step_), loss);
   plot_.learning_rate.emplace_back(static_cast<double>(step_), lr);
   window_start_ = Clock::now();
@@ -529,10 +535,15 @@ ValidationResult Trainer::validate(const std::string& kind) {
                bleu.signature, seconds);
   for (int64_t i = 0; i < std::min<int64_t>(config_.train.valid_samples, static_cast<int64_t>(valid_src_.size())); ++i)
     spdlog::info("  sample {}: {} => {} (reference: {})", i + 1, valid_src_[i], hypotheses[i], valid_ref_[i]);
-  append_metrics(concat("{\"type\":", json_string(kind), ",\"step\":", step_, ",\"epoch\":", epoch_, ",\"valid_loss\":",
-                             json_number(r.loss), ",\"valid_nll\":", json_number(r.nll), ",\"valid_ppl\":",
-                             json_number(std::exp(r.nll)), ",\"valid_bleu\":", json_number(r.bleu), ",\"bleu_signature\":",
-                             json_string(r.signature), ",\"elapsed_sec\":", json_number(elapsed()), "}"));
+  append_metrics(json_line({{"type", kind},
+                            {"step", step_},
+                            {"epoch", epoch_},
+                            {"valid_loss", r.loss},
+                            {"valid_nll", r.nll},
+                            {"valid_ppl", std::exp(r.nll)},
+                            {"valid_bleu", r.bleu},
+                            {"bleu_signature", r.signature},
+                            {"elapsed_sec", elapsed()}}));
   if (kind == "valid") {
     plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
     plot_.valid_bleu.emplace_back(static_cast<double>(step_), r.bleu);
@@ -543,15 +554,10 @@ ValidationResult Trainer::validate(const std::string& kind) {
 
 namespace {
 
-// The number after "key": in a metrics line, or NaN.
-double json_field(const std::string& line, const std::string& key) {
-  const auto at = line.find("\"" + key + "\":");
-  if (at == std::string::npos) return std::nan("");
-  try {
-    return std::stod(line.substr(at + key.size() + 3));
-  } catch (const std::exception&) {
-    return std::nan("");
-  }
+// The number under key in a metrics line, or NaN (no such key, null, not a number).
+double json_field(const Json& line, const char* key) {
+  const auto it = line.find(key);
+  return it != line.end() && it->is_number() ? it->get<double>() : std::nan("");
 }
 
 }  // namespace
@@ -559,13 +565,16 @@ double json_field(const std::string& line, const std::string& key) {
 void Trainer::reload_plot_points() {
   if (!group_.is_root()) return;
   std::ifstream in(run_.path("metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
+  for (std::string text; std::getline(in, text);) {
+    const Json line = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!line.is_object()) continue;  // a line cut by a crash
     const double step = json_field(line, "step");
     if (!(step <= static_cast<double>(step_))) continue;  // lines past the checkpoint are redone
-    if (line.find("\"type\":\"train\"") != std::string::npos) {
+    const std::string type = line.value("type", "");
+    if (type == "train") {
       plot_.train_loss.emplace_back(step, json_field(line, "loss"));
       plot_.learning_rate.emplace_back(step, json_field(line, "lr"));
-    } else if (line.find("\"type\":\"valid\"") != std::string::npos) {
+    } else if (type == "valid") {
       plot_.valid_loss.emplace_back(step, json_field(line, "valid_loss"));
       plot_.valid_bleu.emplace_back(step, json_field(line, "valid_bleu"));
     }
