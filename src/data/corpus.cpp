@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -50,13 +53,51 @@ uint64_t ParallelCorpus::fingerprint() const {
   return hasher.value();
 }
 
+// Encoded sequences of one side on their way into a cache file: the tokens
+// go to a spool file beside it as they come, the offsets stay in memory.
+class SpooledStore {
+ public:
+  explicit SpooledStore(std::string path) : path_(std::move(path)), file_(path_, std::ios::binary | std::ios::trunc) {
+    check(file_.good(), "cannot write ", path_);
+  }
+  ~SpooledStore() {
+    file_.close();
+    std::error_code ignored;
+    fs::remove(path_, ignored);
+  }
+  SpooledStore(const SpooledStore&) = delete;
+  SpooledStore& operator=(const SpooledStore&) = delete;
+  void add(std::span<const int32_t> sequence) {
+    file_.write(reinterpret_cast<const char*>(sequence.data()),
+                static_cast<std::streamsize>(sequence.size() * sizeof(int32_t)));
+    offsets_.push_back(offsets_.back() + sequence.size());
+  }
+  // Flushed, for reading back.
+  const std::string& finish() {
+    file_.flush();
+    check(file_.good(), "cannot write ", path_, " (disk full?)");
+    return path_;
+  }
+  const std::vector<uint64_t>& offsets() const { return offsets_; }
+
+ private:
+  std::string path_;
+  std::ofstream file_;
+  std::vector<uint64_t> offsets_{0};
+};
+
 // The on-disk cache of an encoded corpus: valid only for the same files
-// (path, size, time), vocabularies and filter. A CRC-32 of everything
+// (path, size, time), vocabularies and filter. Arrays start at multiples of
+// 64 bytes, so the file, mapped, is the corpus; a CRC-32 of everything
 // before it ends the file, so a damaged cache is never read as a corpus.
+//
+// Layout: "RCORPUS4", key (u64 size, bytes), stats, then per side (source,
+// target) the token count, the offset count, the tokens and the offsets,
+// each array zero-padded to 64 bytes; the CRC-32 last.
 class CorpusCache {
  public:
   static std::string key(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter) {
-    std::string k = concat("v3|", paths.src, "|", paths.tgt);
+    std::string k = concat("v4|", std::endian::native == std::endian::little ? "le" : "be", "|", paths.src, "|", paths.tgt);
     for (const auto& p : {paths.src, paths.tgt})
       k += concat("|", fs::file_size(p), "|", fs::last_write_time(p).time_since_epoch().count());
     k += concat("|", stable_hash_hex(vocabularies.source->serialized()), "|",
@@ -68,84 +109,129 @@ class CorpusCache {
     return (fs::path(dir) / concat("corpus.", stable_hash_hex(key), ".bin")).string();
   }
 
-  static void write(const std::string& file, const std::string& key, const ParallelCorpus& c, const CorpusStats& s) {
-    Writer out{AtomicFile(file), {}};
-    out.put_string(key);
-    out.put(&s, sizeof(s));
-    for (const SequenceStore* store : {&c.src_, &c.tgt_}) {
-      out.put_vector(store->tokens_);
-      out.put_vector(store->offsets_);
+  // From the spooled sides: the tokens are copied over in pieces, never held whole.
+  static void write(const std::string& file, const std::string& key, const CorpusStats& stats, SpooledStore& src,
+                    SpooledStore& tgt) {
+    Writer out{AtomicFile(file), {}, 0};
+    out.put(kMagic, sizeof(kMagic));
+    const uint64_t key_size = key.size();
+    out.put(&key_size, sizeof(key_size));
+    out.put(key.data(), key.size());
+    out.put(&stats, sizeof(stats));
+    out.pad();
+    std::vector<char> buffer(1 << 20);
+    for (SpooledStore* side : {&src, &tgt}) {
+      const std::string& spool = side->finish();
+      const uint64_t counts[2] = {side->offsets().back(), side->offsets().size()};
+      out.put(counts, sizeof(counts));
+      out.pad();
+      std::ifstream in(spool, std::ios::binary);
+      uint64_t left = counts[0] * sizeof(int32_t);
+      while (left > 0) {
+        const auto n = static_cast<std::streamsize>(std::min<uint64_t>(left, buffer.size()));
+        check(static_cast<bool>(in.read(buffer.data(), n)), "cannot read back ", spool);
+        out.put(buffer.data(), static_cast<size_t>(n));
+        left -= static_cast<uint64_t>(n);
+      }
+      out.pad();
+      out.put(side->offsets().data(), side->offsets().size() * sizeof(uint64_t));
+      out.pad();
     }
     out.file.write_value(out.crc.value());
     out.file.commit();
   }
 
-  // False (and nothing changed) when the file is absent, stale or damaged.
+  // The corpus as a view of the mapped file, or false (and nothing changed)
+  // when the file is absent, stale or damaged.
   static bool read(const std::string& file, const std::string& key, ParallelCorpus& c, CorpusStats& s) {
-    Reader in{std::ifstream(file, std::ios::binary), {}};
-    if (!in.file) return false;
-    std::string stored;
-    if (!in.get_string(stored) || stored != key) return false;
-    ParallelCorpus loaded;
+    if (!fs::exists(file)) return false;
+    std::shared_ptr<const MappedFile> mapping;
+    try {
+      mapping = std::make_shared<const MappedFile>(file);
+    } catch (const Error& e) {
+      spdlog::warn("{}", e.what());
+      return false;
+    }
+    const std::span<const std::byte> bytes = mapping->bytes();
+    if (bytes.size() < sizeof(kMagic) + sizeof(uint32_t)) return false;
+    // The CRC first: everything read after it is known whole.
+    const size_t body = bytes.size() - sizeof(uint32_t);
+    Crc32 crc;
+    crc.add(bytes.data(), body);
+    uint32_t stored_crc = 0;
+    std::memcpy(&stored_crc, bytes.data() + body, sizeof(stored_crc));
+    if (crc.value() != stored_crc) return false;
+    Cursor in{bytes.first(body), 0};
+    char magic[sizeof(kMagic)];
+    uint64_t key_size = 0;
+    if (!in.get(magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0 ||
+        !in.get(&key_size, sizeof(key_size)) || key_size != key.size())
+      return false;
+    std::string stored(key_size, '\0');
     CorpusStats stats;
-    if (!in.get(&stats, sizeof(stats))) return false;
-    for (SequenceStore* store : {&loaded.src_, &loaded.tgt_})
-      if (!in.get_vector(store->tokens_) || !in.get_vector(store->offsets_)) return false;
-    const uint32_t computed = in.crc.value();
-    uint32_t crc = 0;
-    if (!in.file.read(reinterpret_cast<char*>(&crc), sizeof(crc)) || crc != computed ||
-        in.file.peek() != std::ifstream::traits_type::eof())
-      return false;
-    if (loaded.src_.offsets_.empty() || loaded.tgt_.offsets_.empty() || loaded.src_.size() != loaded.tgt_.size() ||
-        loaded.src_.offsets_.back() != loaded.src_.tokens_.size() ||
-        loaded.tgt_.offsets_.back() != loaded.tgt_.tokens_.size())
-      return false;
+    if (!in.get(stored.data(), key_size) || stored != key || !in.get(&stats, sizeof(stats)) || !in.pad()) return false;
+    ParallelCorpus loaded;
+    for (SequenceStore* store : {&loaded.src_, &loaded.tgt_}) {
+      uint64_t counts[2] = {0, 0};
+      if (!in.get(counts, sizeof(counts)) || !in.pad() || counts[1] == 0) return false;
+      const auto* tokens = in.view<int32_t>(counts[0]);
+      if (!tokens || !in.pad()) return false;
+      const auto* offsets = in.view<uint64_t>(counts[1]);
+      if (!offsets || !in.pad() || offsets[0] != 0 || offsets[counts[1] - 1] != counts[0]) return false;
+      store->tokens_.clear();
+      store->offsets_.clear();
+      store->tokens_.shrink_to_fit();
+      store->offsets_.shrink_to_fit();
+      store->mapping_ = mapping;
+      store->mapped_tokens_ = {tokens, counts[0]};
+      store->mapped_offsets_ = {offsets, counts[1]};
+    }
+    if (in.at != body || loaded.src_.size() != loaded.tgt_.size()) return false;
     c = std::move(loaded);
     s = stats;
     return true;
   }
 
  private:
-  // Both sides keep the CRC-32 of the bytes they pass.
+  static constexpr char kMagic[8] = {'R', 'C', 'O', 'R', 'P', 'U', 'S', '4'};
+  static constexpr size_t kAlign = 64;
+
   struct Writer {
     AtomicFile file;
     Crc32 crc;
+    uint64_t at;
     void put(const void* data, size_t n) {
       file.write(data, n);
       crc.add(data, n);
+      at += n;
     }
-    void put_string(const std::string& s) {
-      const uint64_t n = s.size();
-      put(&n, sizeof(n));
-      put(s.data(), n);
-    }
-    template <typename T>
-    void put_vector(const std::vector<T>& v) {
-      const uint64_t n = v.size();
-      put(&n, sizeof(n));
-      put(v.data(), n * sizeof(T));
+    void pad() {
+      static constexpr char zeros[kAlign] = {};
+      put(zeros, (kAlign - at % kAlign) % kAlign);
     }
   };
-  struct Reader {
-    std::ifstream file;
-    Crc32 crc;
+  struct Cursor {
+    std::span<const std::byte> bytes;
+    size_t at;
     bool get(void* data, size_t n) {
-      if (!file.read(static_cast<char*>(data), static_cast<std::streamsize>(n))) return false;
-      crc.add(data, n);
+      if (n > bytes.size() - at) return false;
+      std::memcpy(data, bytes.data() + at, n);
+      at += n;
       return true;
     }
-    bool get_string(std::string& s) {
-      uint64_t n = 0;
-      if (!get(&n, sizeof(n)) || n > (1u << 20)) return false;
-      s.resize(n);
-      return get(s.data(), n);
+    bool pad() {
+      const size_t n = (kAlign - at % kAlign) % kAlign;
+      if (n > bytes.size() - at) return false;
+      at += n;
+      return true;
     }
+    // count Ts in place (the file's arrays are 64-byte aligned, mappings page-aligned).
     template <typename T>
-    bool get_vector(std::vector<T>& v) {
-      uint64_t n = 0;
-      if (!get(&n, sizeof(n)) || n > (uint64_t{1} << 36)) return false;
-      v.resize(n);
-      return get(v.data(), n * sizeof(T));
+    const T* view(uint64_t count) {
+      if (count > (bytes.size() - at) / sizeof(T)) return nullptr;
+      const T* p = reinterpret_cast<const T*>(bytes.data() + at);
+      at += count * sizeof(T);
+      return p;
     }
   };
 };
@@ -184,6 +270,15 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
   }
   if (use_cache && fs::exists(cache_file))
     spdlog::warn("corpus cache {} is damaged; encoding {} / {} again", cache_file, paths.src, paths.tgt);
+  // With a cache the encoded pairs are spooled to disk as they come and the
+  // corpus is the cache file mapped; without, they gather in memory.
+  std::unique_ptr<SpooledStore> src_spool, tgt_spool;
+  if (use_cache) {
+    fs::create_directories(cache_dir);
+    const std::string spool = concat(cache_file, ".", ::getpid());
+    src_spool = std::make_unique<SpooledStore>(spool + ".src");
+    tgt_spool = std::make_unique<SpooledStore>(spool + ".tgt");
+  }
   if (keep_text) {
     corpus.src_text_offsets_.push_back(0);
     corpus.tgt_text_offsets_.push_back(0);
@@ -245,8 +340,13 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
         continue;
       }
       s.push_back(kEosId);
-      corpus.src_.add(s);
-      corpus.tgt_.add(t);
+      if (use_cache) {
+        src_spool->add(s);
+        tgt_spool->add(t);
+      } else {
+        corpus.src_.add(s);
+        corpus.tgt_.add(t);
+      }
       if (keep_text) {
         corpus.src_text_ += src_lines[i];
         corpus.tgt_text_ += tgt_lines[i];
@@ -265,7 +365,13 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
   corpus.tgt_.shrink_to_fit();
   for (auto* text : {&corpus.src_text_, &corpus.tgt_text_}) text->shrink_to_fit();
   for (auto* offsets : {&corpus.src_text_offsets_, &corpus.tgt_text_offsets_}) offsets->shrink_to_fit();
-  if (use_cache) CorpusCache::write(cache_file, key, corpus, stats);
+  if (use_cache) {
+    CorpusCache::write(cache_file, key, stats, *src_spool, *tgt_spool);
+    src_spool.reset();
+    tgt_spool.reset();
+    check(CorpusCache::read(cache_file, key, corpus, stats), "corpus cache ", cache_file,
+          " does not read back as written (disk full or failing?)");
+  }
   if (stats_out) *stats_out = stats;
   return corpus;
 }

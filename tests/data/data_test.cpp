@@ -128,11 +128,32 @@ TEST_F(Data, CacheGivesTheSameCorpusAndNoticesChanges) {
   const auto c2 = ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false, &second);
   EXPECT_FALSE(first.from_cache);
   EXPECT_TRUE(second.from_cache);
-  ASSERT_EQ(c1.size(), c2.size());
-  for (size_t i = 0; i < c1.size(); ++i) {
-    EXPECT_TRUE(std::equal(c1.src(i).begin(), c1.src(i).end(), c2.src(i).begin(), c2.src(i).end()));
-    EXPECT_TRUE(std::equal(c1.tgt(i).begin(), c1.tgt(i).end(), c2.tgt(i).begin(), c2.tgt(i).end()));
+  // Both are the cache file mapped (the first spooled its pairs there as it
+  // encoded them); the in-memory load without a cache is the reference.
+  const auto c0 = ParallelCorpus::load({a, b}, *vocabularies_, {}, "", false);
+  EXPECT_FALSE(c0.mapped());
+  EXPECT_TRUE(c1.mapped());
+  EXPECT_TRUE(c2.mapped());
+  EXPECT_LT(c1.bytes(), c0.bytes() / 10);  // the pages belong to the page cache, not the process
+  ASSERT_EQ(c0.size(), 100u);
+  for (const auto* c : {&c1, &c2}) {
+    ASSERT_EQ(c->size(), c0.size());
+    for (size_t i = 0; i < c0.size(); ++i) {
+      EXPECT_TRUE(std::equal(c0.src(i).begin(), c0.src(i).end(), c->src(i).begin(), c->src(i).end()));
+      EXPECT_TRUE(std::equal(c0.tgt(i).begin(), c0.tgt(i).end(), c->tgt(i).begin(), c->tgt(i).end()));
+    }
+    EXPECT_EQ(c->fingerprint(), c0.fingerprint());
   }
+  std::vector<int32_t> first_src = vocabularies_->source->encode(toy.src[0]);
+  first_src.push_back(kEosId);
+  EXPECT_TRUE(std::equal(first_src.begin(), first_src.end(), c2.src(0).begin(), c2.src(0).end()));
+  // Only the cache is left in its folder: the spool files are gone.
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(d.path("cache"))) {
+    EXPECT_EQ(entry.path().extension(), ".bin") << entry.path();
+    ++files;
+  }
+  EXPECT_EQ(files, 1u);
   d.write_lines("b.de", std::vector<std::string>(toy.tgt.begin(), toy.tgt.end() - 1));
   EXPECT_THROW(ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false), Error);  // not the stale cache
 }

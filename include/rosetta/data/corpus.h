@@ -3,18 +3,26 @@
 // subword sampling needs it), and cached on disk so a second run starts at
 // once.
 //
-// Memory: 4 bytes a token plus 8 bytes a sentence per side (16 more a pair
-// with sampling's raw text kept, plus the text itself); the raw text is read
-// in chunks and never held whole.
+// Memory: with a cache folder (training), the encoded pairs go to the cache
+// file as they are made and the corpus is that file mapped into memory: the
+// OS keeps the pages in use and drops the others when memory runs short, so
+// a corpus larger than memory trains, and the processes of one machine share
+// one copy. The process itself keeps 16 bytes a pair while encoding (the
+// offsets) and nothing after. Without a cache, or with subword sampling's
+// raw text, the corpus is held in memory: 4 bytes a token plus 8 bytes a
+// sentence per side (and the text). The raw text is read in chunks and never
+// held whole.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "rosetta/config/config.h"
 #include "rosetta/data/vocabularies.h"
+#include "rosetta/io/mapped_file.h"
 
 namespace rosetta {
 
@@ -28,25 +36,32 @@ struct CorpusStats {
   bool from_cache = false;
 };
 
-// Variable-length sequences in one flat array.
+// Variable-length sequences in one flat array: built in memory, or a view
+// into a mapped corpus cache.
 class SequenceStore {
  public:
-  void add(std::span<const int32_t> sequence);
+  void add(std::span<const int32_t> sequence);  // in memory only
   void shrink_to_fit();  // drop the growth slack once loading is done
-  size_t size() const { return offsets_.size() - 1; }
+  size_t size() const { return offsets().size() - 1; }
   std::span<const int32_t> operator[](size_t i) const {
-    return {tokens_.data() + offsets_[i], tokens_.data() + offsets_[i + 1]};
+    const std::span<const uint64_t> o = offsets();
+    return tokens().subspan(o[i], o[i + 1] - o[i]);
   }
-  int64_t length(size_t i) const { return static_cast<int64_t>(offsets_[i + 1] - offsets_[i]); }
-  int64_t total_tokens() const { return static_cast<int64_t>(tokens_.size()); }
+  int64_t length(size_t i) const { return static_cast<int64_t>(offsets()[i + 1] - offsets()[i]); }
+  int64_t total_tokens() const { return static_cast<int64_t>(tokens().size()); }
+  // Memory of the process's own (a mapped store's pages are the page cache's).
   size_t bytes() const { return tokens_.capacity() * sizeof(int32_t) + offsets_.capacity() * sizeof(uint64_t); }
-  const std::vector<int32_t>& tokens() const { return tokens_; }
-  const std::vector<uint64_t>& offsets() const { return offsets_; }
+  std::span<const int32_t> tokens() const { return mapping_ ? mapped_tokens_ : std::span<const int32_t>(tokens_); }
+  std::span<const uint64_t> offsets() const { return mapping_ ? mapped_offsets_ : std::span<const uint64_t>(offsets_); }
+  bool mapped() const { return mapping_ != nullptr; }
 
  private:
   friend class CorpusCache;
   std::vector<int32_t> tokens_;
   std::vector<uint64_t> offsets_{0};
+  std::shared_ptr<const MappedFile> mapping_;  // keeps the views below valid
+  std::span<const int32_t> mapped_tokens_;
+  std::span<const uint64_t> mapped_offsets_;
 };
 
 class ParallelCorpus {
@@ -65,7 +80,8 @@ class ParallelCorpus {
   bool has_text() const { return !src_text_.empty(); }
   std::string_view src_text(size_t i) const;
   std::string_view tgt_text(size_t i) const;
-  size_t bytes() const;
+  size_t bytes() const;  // of the process's own memory (not a mapped cache's pages)
+  bool mapped() const { return src_.mapped(); }
   // A stable hash of the encoded pairs: equal for the same files, vocabularies and filter.
   uint64_t fingerprint() const;
 
