@@ -6,10 +6,15 @@
 #   - 1 process x 2 threads, first run: vocabulary, encoding, cache written
 #   - 1 process x 2 threads, second run: the corpus from its cache
 #   - 2 processes x 1 thread (mpirun), from the cache
-# For each: seconds until training starts, peak RSS per process, target
-# tokens/s. JSON lines, with the CPU, its bf16/AMX flags and the load.
+#   - 1 process x 2 threads inside a memory cgroup capped at CAP_MB (default
+#     1536) when the cache file is larger: a corpus that does not fit the
+#     memory it may use (needs root and the cgroup memory controller;
+#     skipped otherwise)
+# For each: seconds until training starts, peak RSS per process (mapped
+# cache pages included: they are the page cache's, shared and droppable),
+# target tokens/s. JSON lines, with the CPU, its bf16/AMX flags and the load.
 #
-#   tools/bench_large_corpus.sh [PAIRS]
+#   tools/bench_large_corpus.sh [PAIRS]      CAP_MB=1024 tools/bench_large_corpus.sh
 # Needs the Multi30k files under data/ (tools/get_multi30k.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,3 +58,28 @@ run() {
 run first_load_1x2 "" 2
 run from_cache_1x2 "" 2
 run from_cache_2x1 "mpirun --bind-to none -np 2" 1
+
+# The capped run: a memory cgroup (v1 or v2) holding the training process.
+cap_mb="${CAP_MB:-1536}"
+cache_bytes=$(stat -c %s "$work"/run/cache/corpus.*.bin | sort -n | tail -n 1)
+group=""
+if [ -w /sys/fs/cgroup/memory ]; then
+  group=/sys/fs/cgroup/memory/rosetta_bench_$$
+  mkdir "$group" && echo $((cap_mb << 20)) > "$group/memory.limit_in_bytes"
+  peak_file=memory.max_usage_in_bytes
+elif grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+  group=/sys/fs/cgroup/rosetta_bench_$$
+  mkdir "$group" && echo $((cap_mb << 20)) > "$group/memory.max"
+  peak_file=memory.peak
+fi
+if [ -z "$group" ]; then
+  echo "{\"system\":\"capped_1x2\",\"skipped\":\"no writable cgroup memory controller (root needed)\"}"
+elif [ "$cache_bytes" -le $((cap_mb << 20)) ]; then
+  rmdir "$group"
+  echo "{\"system\":\"capped_1x2\",\"skipped\":\"the cache ($cache_bytes bytes) fits the cap of $cap_mb MB: use more PAIRS or a lower CAP_MB\"}"
+else
+  trap 'rmdir "$group" 2>/dev/null; rm -rf "$work"' EXIT
+  in_group() { bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$group" "$@"; }
+  run "capped_${cap_mb}mb_1x2" in_group 2
+  echo "{\"system\":\"capped_${cap_mb}mb_1x2\",\"cache_file_mb\":$((cache_bytes >> 20)),\"cap_mb\":$cap_mb,\"group_peak_mb\":$(( $(cat "$group/$peak_file") >> 20 ))}"
+fi

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""Writes tests/fixtures/parity_<norm>.txt: a tiny Transformer built from PyTorch's
+"""Writes tests/fixtures/parity_<norm>.txt and parity_lm_<norm>.txt: a tiny Transformer built from PyTorch's
 nn.TransformerEncoderLayer / nn.TransformerDecoderLayer exactly as
 ../shared/reference/torch_ref.py builds multi30k-small (tied embeddings scaled by
 sqrt(d), sinusoidal positions, no final norm in post-norm, a final norm in pre-norm),
 with its weights renamed to Rosetta's parameter names, a padded batch, and what
 torch computes for it: logits, the label-smoothed loss and every parameter gradient.
+The _lm fixtures are a decoder-only language model: nn.TransformerEncoder with a causal
+mask under the name "decoder", tied input and output embeddings, no source.
 The C++ test (tests/model/parity_test.cpp) needs no Python.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tools/make_parity_fixture.py
@@ -56,6 +58,31 @@ class Tiny(nn.Module):
         return F.linear(h, s.emb.weight)
 
 
+class TinyLM(nn.Module):
+    def __init__(s, prenorm):
+        super().__init__()
+        s.emb = nn.Embedding(V, D, padding_idx=PAD)
+        layer = nn.TransformerEncoderLayer(D, H, FF, 0.0, batch_first=True, norm_first=prenorm)
+        s.decoder = nn.TransformerEncoder(layer, LAYERS, norm=nn.LayerNorm(D) if prenorm else None,
+                                          enable_nested_tensor=False)
+        for n, p in s.named_parameters():
+            if p.dim() > 1 and not n.startswith('emb'):
+                nn.init.xavier_uniform_(p)
+        nn.init.normal_(s.emb.weight, 0.0, D ** -0.5)
+        with torch.no_grad():
+            s.emb.weight[PAD].zero_()
+            for n, p in s.named_parameters():
+                if 'norm' in n or 'in_proj_bias' in n or 'out_proj.bias' in n:
+                    p.add_(0.1 * torch.randn_like(p))
+        s.register_buffer('pe', sinusoid(64, D))
+
+    def forward(s, tokens):
+        T = tokens.size(1)
+        causal = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+        h = s.decoder(s.emb(tokens) * math.sqrt(D) + s.pe[:T], mask=causal)
+        return F.linear(h, s.emb.weight)
+
+
 def rosetta_names(name, tensor):
     """torch parameter -> [(rosetta name, tensor)]; in_proj splits into q, k, v."""
     name = name.replace('emb.weight', 'embedding.weight').replace('multihead_attn', 'cross_attn')
@@ -73,8 +100,36 @@ def write_tensor(out, tag, name, t):
     out.write(' '.join(f'{v:.9g}' for v in t.tolist()) + '\n')
 
 
+def write_fixture(path, model, config_line, tokens, logits, loss):
+    with open(path, 'w') as out:
+        out.write(f'# written by tools/make_parity_fixture.py (torch {torch.__version__})\n')
+        out.write(config_line + '\n')
+        for tag, m in tokens:
+            out.write(f'tokens {tag} {m.size(0)} {m.size(1)}\n')
+            out.write(' '.join(str(v) for v in m.view(-1).tolist()) + '\n')
+        for n, p in model.named_parameters():
+            for rn, t in rosetta_names(n, p):
+                write_tensor(out, 'param', rn, t)
+            for rn, t in rosetta_names(n, p.grad):
+                write_tensor(out, 'grad', rn, t)
+        write_tensor(out, 'logits', 'logits', logits)
+        out.write(f'loss {loss.item():.9g}\n')
+    print('wrote', os.path.normpath(path))
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
+    torch.manual_seed(3)
+    for norm in ('post', 'pre'):
+        model = TinyLM(norm == 'pre')
+        tgt_in = torch.tensor([[BOS, 11, 12, 4, 5], [BOS, 4, 9, PAD, PAD]])
+        tgt_out = torch.tensor([[11, 12, 4, 5, EOS], [4, 9, EOS, PAD, PAD]])
+        logits = model(tgt_in)
+        loss = F.cross_entropy(logits.view(-1, V), tgt_out.view(-1), ignore_index=PAD, label_smoothing=0.1)
+        loss.backward()
+        write_fixture(os.path.join(here, '..', 'tests', 'fixtures', f'parity_lm_{norm}.txt'), model,
+                      f'config {V} {D} {H} {FF} {LAYERS} {norm} decoder_only',
+                      (('tgt_in', tgt_in), ('tgt_out', tgt_out)), logits, loss)
     torch.manual_seed(3)
     for norm in ('post', 'pre'):
         model = Tiny(norm == 'pre')

@@ -65,6 +65,14 @@ Var EncoderLayer::forward(const Var& x, const Tensor& mask, Rng* rng, Var* self_
   return residual_block(config_, h, norm2_, rng, [&](const Var& in) { return ffn_.forward(in, rng); });
 }
 
+Var EncoderLayer::step(const Var& x, const DecoderState& state, LayerCache& cache) const {
+  Var h = residual_block(config_, x, norm1_, nullptr, [&](const Var& in) {
+    return self_attn_.step(in, cache.self_keys, cache.self_values, state.length * state.slots, state.history,
+                           state.capacity, state.length + 1);
+  });
+  return residual_block(config_, h, norm2_, nullptr, [&](const Var& in) { return ffn_.forward(in, nullptr); });
+}
+
 // ---- decoder layer --------------------------------------------------------
 
 DecoderLayer::DecoderLayer(const ModelConfig& config, Rng& init_rng)
@@ -162,8 +170,9 @@ void DecoderState::select_rows(const std::vector<int32_t>& rows) {
   for (int64_t i = 0; i < n; ++i)
     std::copy_n(history.begin() + rows[i] * capacity, length, next_history.begin() + i * capacity);
   history = std::move(next_history);
-  // The cross caches move only when the set of sentences changes.
-  if (next_held != held) {
+  // The cross caches move only when the set of sentences changes (a
+  // decoder-only model has none).
+  if (next_held != held && memory_mask.defined()) {
     std::vector<int32_t> row_of(*std::max_element(held.begin(), held.end()) + 1, -1);
     for (size_t i = 0; i < held.size(); ++i) row_of[held[i]] = static_cast<int32_t>(i);
     std::vector<int32_t> cross_rows;
@@ -213,18 +222,28 @@ Transformer::Transformer(const ModelConfig& config, Rng& init_rng) : config_(con
   } else {
     sinusoid_ = nn::sinusoidal_table(config.max_positions, config.d_model);
   }
-  for (int64_t i = 0; i < config.encoder_layers; ++i) {
-    encoder_.push_back(std::make_unique<EncoderLayer>(config_, init_rng));
-    register_module("encoder.layers." + std::to_string(i), *encoder_.back());
-  }
-  for (int64_t i = 0; i < config.decoder_layers; ++i) {
-    decoder_.push_back(std::make_unique<DecoderLayer>(config_, init_rng));
-    register_module("decoder.layers." + std::to_string(i), *decoder_.back());
+  if (decoder_only()) {
+    config_.encoder_layers = 0;
+    for (int64_t i = 0; i < config.decoder_layers; ++i) {
+      causal_.push_back(std::make_unique<EncoderLayer>(config_, init_rng));
+      register_module("decoder.layers." + std::to_string(i), *causal_.back());
+    }
+  } else {
+    for (int64_t i = 0; i < config.encoder_layers; ++i) {
+      encoder_.push_back(std::make_unique<EncoderLayer>(config_, init_rng));
+      register_module("encoder.layers." + std::to_string(i), *encoder_.back());
+    }
+    for (int64_t i = 0; i < config.decoder_layers; ++i) {
+      decoder_.push_back(std::make_unique<DecoderLayer>(config_, init_rng));
+      register_module("decoder.layers." + std::to_string(i), *decoder_.back());
+    }
   }
   if (config.norm == NormPosition::pre) {
-    encoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
+    if (!decoder_only()) {
+      encoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
+      register_module("encoder.norm", *encoder_norm_);
+    }
     decoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
-    register_module("encoder.norm", *encoder_norm_);
     register_module("decoder.norm", *decoder_norm_);
   }
 }
@@ -246,6 +265,7 @@ Var Transformer::embed(const nn::Embedding& table, const std::vector<int32_t>& i
 }
 
 Var Transformer::encode(const TokenMatrix& src, Rng* rng) const {
+  check(!decoder_only(), "a decoder-only model has no encoder");
   const Tensor mask = key_padding_mask(src, config_.pad_id);  // [B, 1, 1, S]
   Var x = embed(*src_embed_, src.ids, src.shape(), 0, rng);  // [B, S, D]
   for (const auto& layer : encoder_) x = layer->forward(x, mask, rng);
@@ -261,11 +281,32 @@ Var Transformer::decode(const TokenMatrix& tgt_in, const Var& memory, const Toke
   return decoder_norm_ ? decoder_norm_->forward(x) : x;  // [B, T, D]
 }
 
+Var Transformer::causal_stack(const TokenMatrix& tgt_in, Rng* rng, std::vector<Tensor>* self_weights) const {
+  const Tensor causal = causal_mask(tgt_in.cols);  // [T, T]; padding sits after every real token
+  Var x = embed(target_table(tgt_embed_, src_embed_), tgt_in.ids, tgt_in.shape(), 0, rng);
+  for (const auto& layer : causal_) {
+    Var weights;
+    x = layer->forward(x, causal, rng, self_weights ? &weights : nullptr);
+    if (self_weights) self_weights->push_back(weights.value());
+  }
+  return decoder_norm_ ? decoder_norm_->forward(x) : x;  // [B, T, D]
+}
+
+Var Transformer::hidden(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng* rng) const {
+  if (decoder_only()) return causal_stack(tgt_in, rng);
+  check(src.rows == tgt_in.rows, "source batch of ", src.rows, " rows, target batch of ", tgt_in.rows);
+  return decode(tgt_in, encode(src, rng), src, rng);
+}
+
 AttentionWeights Transformer::attention(const TokenMatrix& src, const TokenMatrix& tgt_in,
                                         const AttentionRequest& request) const {
-  check(src.rows == tgt_in.rows, "source batch of ", src.rows, " rows, target batch of ", tgt_in.rows);
   NoGradGuard no_grad;
   AttentionWeights out;
+  if (decoder_only()) {
+    if (request.decoder_self) causal_stack(tgt_in, nullptr, &out.decoder_self);
+    return out;
+  }
+  check(src.rows == tgt_in.rows, "source batch of ", src.rows, " rows, target batch of ", tgt_in.rows);
   const Tensor mask = key_padding_mask(src, config_.pad_id);  // [B, 1, 1, S]
   Var x = embed(*src_embed_, src.ids, src.shape(), 0, nullptr);
   for (const auto& layer : encoder_) {
@@ -296,17 +337,14 @@ Var Transformer::logits(const Var& hidden) const {
 }
 
 Var Transformer::forward(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng* rng) const {
-  check(src.rows == tgt_in.rows, "source batch of ", src.rows, " rows, target batch of ",
-        tgt_in.rows);
-  return logits(decode(tgt_in, encode(src, rng), src, rng));  // [B, T, V]
+  return logits(hidden(src, tgt_in, rng));  // [B, T, V]
 }
 
 Var Transformer::loss(const TokenMatrix& src, const TokenMatrix& tgt_in, const TokenMatrix& tgt_out,
                       float label_smoothing, Rng* rng, double* nll) const {
   check(tgt_in.rows == tgt_out.rows && tgt_in.cols == tgt_out.cols, "target input ", tgt_in.rows, "x", tgt_in.cols,
         " and output ", tgt_out.rows, "x", tgt_out.cols, " differ");
-  const Var hidden = decode(tgt_in, encode(src, rng), src, rng);  // [B, T, D]
-  const Var rows = ops::reshape(hidden, {-1, config_.d_model});
+  const Var rows = ops::reshape(hidden(src, tgt_in, rng), {-1, config_.d_model});  // [B * T, D]
   const Var& weight = output_ ? output_->weight() : target_table(tgt_embed_, src_embed_).table();
   const Var bias = output_ ? output_->bias() : Var();
   return ops::linear_cross_entropy(rows, weight, bias, tgt_out.ids, label_smoothing, config_.pad_id, nll);
@@ -314,14 +352,22 @@ Var Transformer::loss(const TokenMatrix& src, const TokenMatrix& tgt_in, const T
 
 DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_length) const {
   NoGradGuard no_grad;
-  const Var memory = encode(src, nullptr);
   DecoderState state;
-  state.memory_mask = key_padding_mask(src, config_.pad_id);
   state.capacity = max_target_length;
   state.slots = src.rows;
   state.history.resize(static_cast<size_t>(src.rows * max_target_length));
   state.source_row.resize(static_cast<size_t>(src.rows));
   std::iota(state.source_row.begin(), state.source_row.end(), 0);
+  if (decoder_only()) {
+    state.layers.resize(causal_.size());
+    for (LayerCache& cache : state.layers) {
+      cache.self_keys = Tensor::empty({max_target_length * state.slots, config_.d_model});
+      cache.self_values = Tensor::empty({max_target_length * state.slots, config_.d_model});
+    }
+    return state;
+  }
+  const Var memory = encode(src, nullptr);
+  state.memory_mask = key_padding_mask(src, config_.pad_id);
   state.layers.resize(decoder_.size());
   for (size_t i = 0; i < decoder_.size(); ++i)
     decoder_[i]->start(memory, max_target_length, state.slots, state.layers[i]);
@@ -338,6 +384,7 @@ Tensor Transformer::step(DecoderState& state, const std::vector<int32_t>& previo
   for (int64_t r = 0; r < b; ++r)  // this position of row r goes to slot r
     state.history[r * state.capacity + state.length] = static_cast<int32_t>(state.length * state.slots + r);
   Var x = embed(target_table(tgt_embed_, src_embed_), previous, {b, 1}, state.length, nullptr);
+  for (size_t i = 0; i < causal_.size(); ++i) x = causal_[i]->step(x, state, state.layers[i]);
   for (size_t i = 0; i < decoder_.size(); ++i) {
     const bool record = static_cast<int64_t>(i) == state.record_cross_layer;
     Var weights;

@@ -1,6 +1,7 @@
 // Parity with PyTorch: a tiny Transformer with torch's weights gives torch's
 // logits, loss and parameter gradients (fixtures written by
-// tools/make_parity_fixture.py from nn.TransformerEncoderLayer/DecoderLayer).
+// tools/make_parity_fixture.py from nn.TransformerEncoderLayer/DecoderLayer;
+// the decoder-only language model from nn.TransformerEncoder with a causal mask).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -36,9 +37,12 @@ Fixture load(const std::string& path) {
       std::getline(in, tag);
     } else if (tag == "config") {
       int64_t v, d, h, ff, layers;
-      std::string norm;
+      std::string norm, rest;
       in >> v >> d >> h >> ff >> layers >> norm;
-      f.config = ModelConfig{.vocab_size = v, .d_model = d, .heads = h, .ffn = ff,
+      std::getline(in, rest);  // " decoder_only" for a language model
+      f.config = ModelConfig{.type = rest.find("decoder_only") != std::string::npos ? ModelType::decoder_only
+                                                                                     : ModelType::encoder_decoder,
+                             .vocab_size = v, .d_model = d, .heads = h, .ffn = ff,
                              .encoder_layers = layers, .decoder_layers = layers,
                              .dropout = 0, .attention_dropout = 0, .activation_dropout = 0,
                              .norm = norm == "pre" ? NormPosition::pre : NormPosition::post,
@@ -89,7 +93,7 @@ TEST_P(Parity, LogitsLossAndGradientsMatchTorch) {
     ASSERT_EQ(static_cast<size_t>(var.value().numel()), it->second.size()) << name;
     std::copy(it->second.begin(), it->second.end(), var.mutable_value().data());
   }
-  const TokenMatrix& src = f.tokens.at("src");
+  const TokenMatrix src = f.tokens.count("src") ? f.tokens.at("src") : TokenMatrix{};  // none for a language model
   const TokenMatrix& tgt_in = f.tokens.at("tgt_in");
   Var logits = model.forward(src, tgt_in, nullptr);
   expect_close(logits.value().to_vector(), f.logits, "logits");
@@ -103,7 +107,7 @@ TEST_P(Parity, LogitsLossAndGradientsMatchTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Norms, Parity, ::testing::Values("post", "pre"));
+INSTANTIATE_TEST_SUITE_P(Norms, Parity, ::testing::Values("post", "pre", "lm_post", "lm_pre"));
 
 }  // namespace
 }  // namespace rosetta

@@ -10,8 +10,12 @@ enum class NormPosition { post, pre };       // post: the paper's; pre: with a f
 enum class ActivationKind { relu, gelu };
 enum class EmbeddingTying { none, decoder, all };  // decoder: target input = output projection
 enum class PositionalKind { sinusoidal, learned };
+// encoder_decoder: translation (Vaswani et al. 2017). decoder_only: a language
+// model, causal self-attention layers and no encoder (GPT-2).
+enum class ModelType { encoder_decoder, decoder_only };
 
 struct ModelConfig {
+  ModelType type = ModelType::encoder_decoder;
   int64_t vocab_size = 8000;      // target side and output
   int64_t src_vocab_size = 0;     // 0: vocab_size; must equal it when all embeddings are tied
   int64_t d_model = 512;

@@ -15,12 +15,19 @@
 
 namespace rosetta {
 
+struct DecoderState;
+struct LayerCache;
+
+// Self-attention and feed-forward: an encoder layer, or with a causal mask a
+// decoder-only model's layer.
 class EncoderLayer : public nn::Module {
  public:
   EncoderLayer(const ModelConfig& config, Rng& init_rng);
-  // x [B, S, D], mask [B, 1, 1, S] -> [B, S, D]
+  // x [B, S, D], mask [B, 1, 1, S] (or causal [S, S]) -> [B, S, D]
   // self_weights: when given, receives the attention weights [B, H, S, S].
   Var forward(const Var& x, const Tensor& mask, Rng* dropout_rng, Var* self_weights = nullptr) const;
+  // A decoder-only model's layer, one position at a time (as DecoderLayer::step without cross-attention).
+  Var step(const Var& x, const DecoderState& state, LayerCache& cache) const;
 
  private:
   ModelConfig config_;
@@ -36,7 +43,7 @@ struct LayerCache {
   // their earlier positions through DecoderState::history, so reordering
   // beams moves indices, not keys.
   Tensor self_keys, self_values;
-  Tensor cross_keys, cross_values;  // [N, H, S, Dh], one row per sentence, from the encoder output
+  Tensor cross_keys, cross_values;  // [N, H, S, Dh], one row per sentence, from the encoder output (none: decoder-only)
 };
 
 // Everything step() needs to continue a batch of translations. The beams of
@@ -101,6 +108,10 @@ class Transformer : public nn::Module {
   Transformer(const ModelConfig& config, Rng& init_rng);
   const ModelConfig& config() const { return config_; }
 
+  // A decoder-only model takes no source: src is ignored by forward() and
+  // loss() and gives only the number of rows to start().
+  bool decoder_only() const { return config_.type == ModelType::decoder_only; }
+
   // src [B, S] -> encoder output [B, S, D]
   Var encode(const TokenMatrix& src, Rng* dropout_rng) const;
   // tgt_in [B, T] with the encoder output -> decoder output [B, T, D]
@@ -129,6 +140,10 @@ class Transformer : public nn::Module {
  private:
   Var embed(const nn::Embedding& table, const std::vector<int32_t>& ids, const Shape& shape,
             int64_t first_position, Rng* dropout_rng) const;
+  // The last layer's output [B, T, D] for tgt_in, either model type.
+  Var hidden(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng* dropout_rng) const;
+  // A decoder-only model's layers over tgt_in; self_weights, when given, gets each layer's weights.
+  Var causal_stack(const TokenMatrix& tgt_in, Rng* dropout_rng, std::vector<Tensor>* self_weights = nullptr) const;
 
   ModelConfig config_;
   std::unique_ptr<nn::Embedding> src_embed_, tgt_embed_;  // the same object when tied
@@ -137,6 +152,7 @@ class Transformer : public nn::Module {
   Tensor sinusoid_;                                        // [max_positions, D]
   std::vector<std::unique_ptr<EncoderLayer>> encoder_;
   std::vector<std::unique_ptr<DecoderLayer>> decoder_;
+  std::vector<std::unique_ptr<EncoderLayer>> causal_;  // decoder-only: "decoder.layers.N", no cross-attention
   std::unique_ptr<nn::LayerNorm> encoder_norm_, decoder_norm_;  // pre-norm only
 };
 
