@@ -17,5 +17,7 @@ void add_align_eval_command(CLI::App& app);
 void add_align_command(CLI::App& app);
 void add_attention_command(CLI::App& app);
 void add_heads_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_score_command(CLI::App& app);
 
 }  // namespace rosetta::cli

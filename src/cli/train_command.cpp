@@ -60,6 +60,7 @@ void run(const TrainOptions& o) {
   std::cout << json_line({{"steps", r.steps},
                           {"epochs", r.epochs},
                           {"best_valid_bleu", r.best_bleu},
+                          {"best_valid_ppl", r.best_ppl},
                           {"last_loss", r.last_loss},
                           {"stop_reason", r.stop_reason},
                           {"last_checkpoint", r.last_checkpoint},

@@ -83,6 +83,11 @@ std::vector<Field> fields(Config& c) {
   auto& t = c.train;
   auto& o = c.decode;
   return {
+      choice("model.type", m.type, {{"encoder_decoder", ModelType::encoder_decoder}, {"decoder_only", ModelType::decoder_only}},
+             "encoder_decoder: a translation model; decoder_only: a language model of data.*.text"),
+      text("data.train.text", d.train.text, "decoder_only: training text, one sentence a line"),
+      text("data.valid.text", d.valid.text, "decoder_only: validation text"),
+      text("data.test.text", d.test.text, "decoder_only: test text (optional)"),
       text("data.train.src", d.train.src, "training source text, one sentence a line"),
       text("data.train.tgt", d.train.tgt, "training target text, line by line with the source"),
       text("data.valid.src", d.valid.src, "validation source text"),
@@ -159,6 +164,26 @@ std::vector<Field> fields(Config& c) {
   };
 }
 
+std::string misfit(const std::string& key, ModelType type) {
+  const auto starts = [&](const char* prefix) { return key.rfind(prefix, 0) == 0; };
+  const auto ends = [&](const std::string& suffix) {
+    return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (type == ModelType::decoder_only) {
+    if (starts("data.") && (ends(".src") || ends(".tgt")))
+      return "a decoder_only model reads monolingual text: use data.train.text, data.valid.text, data.test.text";
+    if (key == "data.max_length_ratio" || key == "model.encoder_layers" || key == "vocab.joint" ||
+        key == "vocab.src_model" || key == "vocab.tgt_model" || key == "train.valid_beam_size" ||
+        key == "train.valid_samples" || key == "decode.beam_size" || key == "decode.length_penalty" ||
+        key == "decode.max_length_a" || key == "decode.max_length_b")
+      return "has no meaning for a decoder_only model (it has no source side and does not translate)";
+    return "";
+  }
+  if (starts("data.") && ends(".text"))
+    return "monolingual text is for model.type: decoder_only; an encoder_decoder model reads data.*.src and data.*.tgt";
+  return "";
+}
+
 void validate(const Config& c, const std::string& origin) {
   auto require = [&](bool ok, const char* key, const auto&... why) {
     if (!ok) throw Error(concat(origin, ": ", key, " ", why...));
@@ -178,6 +203,8 @@ void validate(const Config& c, const std::string& origin) {
           "must cover data.max_len + 1 (", c.data.max_len + 1, "), got ", m.max_positions);
   require(m.layer_norm_eps > 0, "model.layer_norm_eps", "must be positive, got ", m.layer_norm_eps);
   require(c.vocab.size >= 8, "vocab.size", "must be at least 8, got ", c.vocab.size);
+  require(c.model.type != ModelType::decoder_only || c.model.tying != EmbeddingTying::decoder, "model.tie_embeddings",
+          "decoder has no meaning for a decoder_only model (one embedding table): use all (tied) or none");
   require(c.vocab.character_coverage > 0 && c.vocab.character_coverage <= 1, "vocab.character_coverage",
           "must be in (0, 1], got ", c.vocab.character_coverage);
   require(c.data.max_len >= 2, "data.max_len", "must be at least 2, got ", c.data.max_len);

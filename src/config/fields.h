@@ -23,5 +23,7 @@ std::vector<Field> fields(Config& config);
 
 // Impossible values, named by key; origin names the file.
 void validate(const Config& config, const std::string& origin);
+// Why key has no place in a config of this model type ("" when it has).
+std::string misfit(const std::string& key, ModelType type);
 
 }  // namespace rosetta::config_detail

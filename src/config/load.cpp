@@ -56,6 +56,7 @@ Config parse_config(const std::string& yaml, const std::string& origin,
                     const std::vector<std::string>& overrides) {
   Config config;
   std::vector<Field> fields = config_detail::fields(config);
+  std::vector<std::pair<std::string, std::string>> given;  // keys set, and where
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
@@ -66,8 +67,11 @@ Config parse_config(const std::string& yaml, const std::string& origin,
     if (!root.IsMap()) throw Error(concat(origin, ": the top level must be a map of sections"));
     std::vector<std::pair<std::string, YAML::Node>> leaves;
     flatten(root, "", leaves);
-    for (const auto& [key, value] : leaves)
-      apply(fields, key, value, concat(origin, ":", value.Mark().line + 1));
+    for (const auto& [key, value] : leaves) {
+      const std::string where = concat(origin, ":", value.Mark().line + 1);
+      apply(fields, key, value, where);
+      given.emplace_back(key, where);
+    }
   }
   for (const std::string& override_text : overrides) {
     const size_t eq = override_text.find('=');
@@ -80,7 +84,12 @@ Config parse_config(const std::string& yaml, const std::string& origin,
       throw Error(concat("--set ", override_text, ": ", e.msg));
     }
     apply(fields, override_text.substr(0, eq), value, "--set " + override_text);
+    given.emplace_back(override_text.substr(0, eq), "--set " + override_text);
   }
+  // Keys of another model type are mistakes, not settings to ignore.
+  for (const auto& [key, where] : given)
+    if (const std::string why = config_detail::misfit(key, config.model.type); !why.empty())
+      throw Error(concat(where, ": ", key, ": ", why));
   config.model.vocab_size = config.model.src_vocab_size = config.vocab.size;
   config_detail::validate(config, origin);
   return config;
@@ -98,6 +107,7 @@ std::string to_yaml(const Config& config) {
   Config copy = config;
   YAML::Node root;
   for (const Field& f : config_detail::fields(copy)) {
+    if (!config_detail::misfit(f.key, config.model.type).empty()) continue;  // not this model type's
     std::vector<std::string> parts;
     std::stringstream key(f.key);
     for (std::string part; std::getline(key, part, '.');) parts.push_back(part);
@@ -136,6 +146,7 @@ void resolve_data_paths(Config& config, const std::string& root) {
   for (CorpusPaths* p : {&config.data.train, &config.data.valid, &config.data.test}) {
     resolve(p->src);
     resolve(p->tgt);
+    resolve(p->text);
   }
 }
 

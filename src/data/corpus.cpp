@@ -96,9 +96,15 @@ class SpooledStore {
 // each array zero-padded to 64 bytes; the CRC-32 last.
 class CorpusCache {
  public:
+  static std::vector<std::string> files(const CorpusPaths& paths) {
+    if (paths.monolingual()) return {paths.text};
+    return {paths.src, paths.tgt};
+  }
+
   static std::string key(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter) {
-    std::string k = concat("v4|", std::endian::native == std::endian::little ? "le" : "be", "|", paths.src, "|", paths.tgt);
-    for (const auto& p : {paths.src, paths.tgt})
+    std::string k = concat("v4|", std::endian::native == std::endian::little ? "le" : "be", "|", paths.src, "|", paths.tgt,
+                           "|", paths.text);
+    for (const auto& p : files(paths))
       k += concat("|", fs::file_size(p), "|", fs::last_write_time(p).time_since_epoch().count());
     k += concat("|", stable_hash_hex(vocabularies.source->serialized()), "|",
                 stable_hash_hex(vocabularies.target->serialized()), "|", filter.max_len, "|", filter.max_length_ratio);
@@ -255,8 +261,14 @@ constexpr size_t kChunk = 16384;  // pairs read and encoded at a time
 
 ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies& vocabularies, const CorpusFilter& filter,
                                     const std::string& cache_dir, bool keep_text, CorpusStats* stats_out) {
-  check(!paths.src.empty() && !paths.tgt.empty(), "a parallel corpus needs a source and a target file");
-  for (const auto& p : {paths.src, paths.tgt}) check(fs::exists(p), "corpus file ", p, " does not exist");
+  const bool mono = paths.monolingual();
+  check(mono || (!paths.src.empty() && !paths.tgt.empty()), "a parallel corpus needs a source and a target file");
+  for (const auto& p : CorpusCache::files(paths)) check(fs::exists(p), "corpus file ", p, " does not exist");
+  // Monolingual text is the target side (what a language model predicts);
+  // every source sequence is empty.
+  const std::string& src_path = mono ? paths.text : paths.src;
+  const std::string& tgt_path = mono ? paths.text : paths.tgt;
+  const std::string label = mono ? paths.text : paths.src + " / " + paths.tgt;
   ParallelCorpus corpus;
   CorpusStats stats;
   const bool use_cache = !cache_dir.empty() && !keep_text;
@@ -264,12 +276,12 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
   const std::string cache_file = use_cache ? CorpusCache::path(cache_dir, key) : "";
   if (use_cache && CorpusCache::read(cache_file, key, corpus, stats)) {
     stats.from_cache = true;
-    spdlog::info("corpus {} / {}: {} pairs from cache {}", paths.src, paths.tgt, stats.kept, cache_file);
+    spdlog::info("corpus {}: {} {} from cache {}", label, stats.kept, mono ? "lines" : "pairs", cache_file);
     if (stats_out) *stats_out = stats;
     return corpus;
   }
   if (use_cache && fs::exists(cache_file))
-    spdlog::warn("corpus cache {} is damaged; encoding {} / {} again", cache_file, paths.src, paths.tgt);
+    spdlog::warn("corpus cache {} is damaged; encoding {} again", cache_file, label);
   // With a cache the encoded pairs are spooled to disk as they come and the
   // corpus is the cache file mapped; without, they gather in memory.
   std::unique_ptr<SpooledStore> src_spool, tgt_spool;
@@ -284,7 +296,7 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
     corpus.tgt_text_offsets_.push_back(0);
   }
 
-  LineReader src(paths.src), tgt(paths.tgt);
+  LineReader src(src_path), tgt(tgt_path);
   std::vector<std::string> src_lines, tgt_lines;
   std::vector<std::vector<int32_t>> src_ids, tgt_ids;
   bool more = true;
@@ -293,7 +305,7 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
     tgt_lines.clear();
     std::string a, b;
     while (src_lines.size() < kChunk) {
-      const bool got_a = src.next(a), got_b = tgt.next(b);
+      const bool got_b = tgt.next(b), got_a = mono ? got_b : src.next(a);
       if (got_a != got_b) line_count_mismatch(src, tgt);
       if (!got_a) {
         more = false;
@@ -311,14 +323,14 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
         return Error(concat(path, ":", first_line + i, ": ", e.what()));
       };
       try {
-        src_ids[i] = vocabularies.source->encode(src_lines[i]);
+        if (!mono) src_ids[i] = vocabularies.source->encode(src_lines[i]);
       } catch (const Error& e) {
-        throw where(paths.src, e);
+        throw where(src_path, e);
       }
       try {
         tgt_ids[i] = vocabularies.target->encode(tgt_lines[i]);
       } catch (const Error& e) {
-        throw where(paths.tgt, e);
+        throw where(tgt_path, e);
       }
     });
     for (int64_t i = 0; i < n; ++i) {
@@ -326,7 +338,7 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
       auto& s = src_ids[i];
       const auto& t = tgt_ids[i];
       const int64_t ls = static_cast<int64_t>(s.size()), lt = static_cast<int64_t>(t.size());
-      if (ls == 0 || lt == 0) {
+      if ((ls == 0 && !mono) || lt == 0) {
         ++stats.empty;
         continue;
       }
@@ -334,12 +346,12 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
         ++stats.too_long;
         continue;
       }
-      if (filter.max_length_ratio > 0 &&
+      if (filter.max_length_ratio > 0 && !mono &&
           static_cast<float>(std::max(ls, lt)) > filter.max_length_ratio * static_cast<float>(std::min(ls, lt))) {
         ++stats.bad_ratio;
         continue;
       }
-      s.push_back(kEosId);
+      if (!mono) s.push_back(kEosId);
       if (use_cache) {
         src_spool->add(s);
         tgt_spool->add(t);
@@ -356,8 +368,8 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
       ++stats.kept;
     }
   }
-  spdlog::info("corpus {} / {}: {} lines, kept {}, dropped {} empty, {} over {} tokens, {} with length ratio over {}",
-               paths.src, paths.tgt, stats.lines, stats.kept, stats.empty, stats.too_long, filter.max_len,
+  spdlog::info("corpus {}: {} lines, kept {}, dropped {} empty, {} over {} tokens, {} with length ratio over {}",
+               label, stats.lines, stats.kept, stats.empty, stats.too_long, filter.max_len,
                stats.bad_ratio, filter.max_length_ratio);
   // Vectors grown by doubling hold up to twice their tokens: training keeps
   // the corpus beside its activations, so give the slack back.

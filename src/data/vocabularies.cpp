@@ -82,6 +82,8 @@ VocabularyFiles vocabulary_files(const VocabConfig& vocab, const std::string& ru
 Vocabularies load_or_train_vocabularies(const VocabConfig& vocab, const CorpusPaths& train,
                                         const std::string& run_dir, uint64_t seed) {
   const VocabularyFiles files = vocabulary_files(vocab, run_dir);
+  if (train.monolingual())  // a language model: one vocabulary of its text
+    return Vocabularies::shared(load_or_train(vocab, {train.text}, resolve(vocab.model, run_dir), seed, "joint"));
   if (vocab.joint) return Vocabularies::shared(load_or_train(vocab, {train.src, train.tgt}, files.joint, seed, "joint"));
   return {std::make_shared<const Tokenizer>(load_or_train(vocab, {train.src}, files.source, seed, "source")),
           std::make_shared<const Tokenizer>(load_or_train(vocab, {train.tgt}, files.target, seed, "target"))};

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -75,6 +76,8 @@ constexpr int64_t kReplicaCheckEvery = 200;
 struct ValidationResult {
   double loss = 0, nll = 0, bleu = -1;
   std::string signature;
+  // Higher is better: BLEU for a translation model, -nll for a language model.
+  double score(bool language_model) const { return language_model ? -nll : bleu; }
 };
 
 class Trainer {
@@ -140,6 +143,7 @@ class Trainer {
   std::unique_ptr<ExponentialAverage> ema_;
   ParallelCorpus train_corpus_, valid_corpus_;
   bool have_valid_ = false;
+  const bool language_model_ = config_.model.type == ModelType::decoder_only;
   std::vector<std::string> valid_src_, valid_ref_;
   std::unique_ptr<BatchStream> stream_;
   std::unique_ptr<GradientSum> gradients_;
@@ -149,7 +153,7 @@ class Trainer {
   int64_t step_ = 0;
   DataPosition data_position_;
   int64_t epoch_ = 1;
-  double best_bleu_ = -1;
+  double best_bleu_ = language_model_ ? std::numeric_limits<double>::lowest() : -1;  // the best validation score
   int64_t bad_validations_ = 0;
   int64_t nonfinite_in_row_ = 0;
   double elapsed_before_ = 0;
@@ -197,16 +201,22 @@ void Trainer::prepare_vocabularies(const Checkpoint* resume_from) {
 }
 
 void Trainer::load_data() {
-  check(!config_.data.train.src.empty() && !config_.data.train.tgt.empty(),
-        "data.train.src and data.train.tgt must name the training text");
+  if (language_model_) {
+    check(!config_.data.train.text.empty(), "data.train.text must name the training text (model.type: decoder_only)");
+  } else {
+    check(!config_.data.train.src.empty() && !config_.data.train.tgt.empty(),
+          "data.train.src and data.train.tgt must name the training text");
+  }
   const CorpusFilter filter{config_.data.max_len, config_.data.max_length_ratio};
   // The root encodes first and leaves its cache; the others then read it
   // (or, on a machine of their own, encode and cache for themselves).
   if (!group_.is_root()) group_.barrier();
   train_corpus_ = ParallelCorpus::load(config_.data.train, vocabularies_, filter, run_.path("cache"),
                                        config_.vocab.sampling);
-  have_valid_ = !config_.data.valid.src.empty() && !config_.data.valid.tgt.empty();
-  if (have_valid_) {
+  have_valid_ = config_.data.valid.monolingual() || (!config_.data.valid.src.empty() && !config_.data.valid.tgt.empty());
+  if (have_valid_ && language_model_) {
+    valid_corpus_ = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
+  } else if (have_valid_) {
     // Validation loss on the pairs that fit; BLEU on every line, as a user scores.
     valid_corpus_ = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
     valid_src_ = read_lines(config_.data.valid.src);
@@ -516,6 +526,23 @@ ValidationResult Trainer::validate(const std::string& kind) {
   }
   r.loss = tokens ? loss_sum / tokens : 0;
   r.nll = tokens ? nll_sum / tokens : 0;
+  if (language_model_) {  // perplexity is the measure; there is nothing to translate
+    if (ema_) ema_->swap_into(model_->named_parameters());
+    spdlog::info("{} step {}: loss {:.4f} ppl {:.2f} in {:.1f}s", kind == "final" ? "final.ckpt validation" : "validation",
+                 step_, r.loss, std::exp(r.nll), std::chrono::duration<double>(Clock::now() - start).count());
+    append_metrics(json_line({{"type", kind},
+                              {"step", step_},
+                              {"epoch", epoch_},
+                              {"valid_loss", r.loss},
+                              {"valid_nll", r.nll},
+                              {"valid_ppl", std::exp(r.nll)},
+                              {"elapsed_sec", elapsed()}}));
+    if (kind == "valid") {
+      plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
+      write_plot();
+    }
+    return r;
+  }
   SearchOptions search{.beam_size = config_.train.valid_beam_size, .length_penalty = config_.decode.length_penalty,
                        .max_length_a = config_.decode.max_length_a, .max_length_b = config_.decode.max_length_b};
   Translator translator(*model_, vocabularies_, search, config_.decode.batch_size, config_.data.max_len);
@@ -719,13 +746,14 @@ TrainResult Trainer::run() {
         have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && reason != "signal"));
     if (validate_now) {
       const ValidationResult v = validate();
-      const bool improved = v.bleu > best_bleu_;
+      const bool improved = v.score(language_model_) > best_bleu_;
       bad_validations_ = improved ? 0 : bad_validations_ + 1;
-      if (improved) best_bleu_ = v.bleu;
+      if (improved) best_bleu_ = v.score(language_model_);
       const Checkpoint saved = save_checkpoint_now();
       if (improved && group_.is_root()) {
         save_checkpoint(saved, run_.best_path());
-        spdlog::info("new best validation BLEU {:.2f}: {}", best_bleu_, run_.best_path());
+        if (language_model_) spdlog::info("new best validation perplexity {:.2f}: {}", std::exp(-best_bleu_), run_.best_path());
+        else spdlog::info("new best validation BLEU {:.2f}: {}", best_bleu_, run_.best_path());
       }
     } else if (step_ % t.save_every == 0 || at_end) {
       save_checkpoint_now();
@@ -751,7 +779,12 @@ TrainResult Trainer::run() {
                engine.cached_tensor_bytes >> 20, engine.cached_primitives);
   result.steps = step_;
   result.epochs = epoch_;
-  result.best_bleu = best_bleu_;
+  // best_bleu_ holds the best validation score: BLEU, or a language model's -nll.
+  if (language_model_) {
+    result.best_ppl = best_bleu_ > std::numeric_limits<double>::lowest() ? std::exp(-best_bleu_) : -1;
+  } else {
+    result.best_bleu = best_bleu_;
+  }
   result.last_loss = last_loss_;
   result.last_checkpoint = last_checkpoint_;
   result.best_checkpoint = fs::exists(run_.best_path()) ? run_.best_path() : "";

@@ -16,7 +16,9 @@
 namespace rosetta {
 
 struct CorpusPaths {
-  std::string src, tgt;
+  std::string src, tgt;  // parallel text (encoder-decoder models)
+  std::string text;      // monolingual text (decoder-only models)
+  bool monolingual() const { return !text.empty(); }
 };
 
 struct DataConfig {

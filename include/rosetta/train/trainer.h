@@ -19,7 +19,8 @@ namespace rosetta {
 struct TrainResult {
   int64_t steps = 0;
   int64_t epochs = 0;        // epoch of the last batch trained
-  double best_bleu = -1;     // -1: never validated
+  double best_bleu = -1;     // -1: never validated (or a language model)
+  double best_ppl = -1;      // a language model's best validation perplexity (-1: never validated)
   double last_loss = 0;      // label-smoothed, of the last update
   std::string last_checkpoint, best_checkpoint;
   std::string final_checkpoint;  // the average of the last train.average_last checkpoints, when written
