@@ -18,6 +18,8 @@ Translator::Translator(const Transformer& model, const Vocabularies& vocabularie
                        int64_t batch_size, int64_t max_source_tokens)
     : model_(model), vocabularies_(vocabularies), options_(options), batch_size_(batch_size),
       max_source_tokens_(max_source_tokens) {
+  check(!model.decoder_only(), "a language model (model.type: decoder_only) does not translate: use rosetta generate "
+        "or rosetta score");
   check(batch_size >= 1, "translation batch size must be at least 1");
   check(vocabularies.source->vocab_size() <= model.config().src_vocab_size, "the source vocabulary has ",
         vocabularies.source->vocab_size(), " pieces but the model only ", model.config().src_vocab_size);

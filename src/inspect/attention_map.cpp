@@ -97,6 +97,7 @@ void heat_map(std::string& svg, const std::vector<std::vector<float>>& weights, 
 
 AttentionMap attention_map(const Transformer& model, const Vocabularies& vocabularies,
                            const std::vector<int32_t>& source_ids, const std::vector<int32_t>& target_ids) {
+  check(!model.decoder_only(), "attention maps are drawn for translation models only, not yet for language models");
   check(!source_ids.empty() && source_ids.back() == kEosId, "attention: the source must end with EOS");
   std::vector<int32_t> tgt_in{kBosId};
   tgt_in.insert(tgt_in.end(), target_ids.begin(), target_ids.end());

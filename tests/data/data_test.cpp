@@ -78,7 +78,7 @@ TEST_F(Data, MismatchedLineCountsNameBothFilesAndCounts) {
   TempDir d;
   const auto a = d.write_lines("a.en", {"one", "two", "three"});
   const auto b = d.write_lines("b.de", {"eins", "zwei"});
-  const std::string e = error_of([&] { ParallelCorpus::load({a, b}, *vocabularies_, {}, "", false); });
+  const std::string e = error_of([&] { ParallelCorpus::load({a, b, ""}, *vocabularies_, {}, "", false); });
   EXPECT_TRUE(contains(e, a + " has 3 lines")) << e;
   EXPECT_TRUE(contains(e, b + " has 2")) << e;
 }
@@ -87,14 +87,14 @@ TEST_F(Data, InvalidUtf8NamesFileAndLine) {
   TempDir d;
   const auto a = d.write("a.en", "fine\nalso fine\nbad \xC3\x28 byte\n");
   const auto b = d.write_lines("b.de", {"x", "y", "z"});
-  const std::string e = error_of([&] { ParallelCorpus::load({a, b}, *vocabularies_, {}, "", false); });
+  const std::string e = error_of([&] { ParallelCorpus::load({a, b, ""}, *vocabularies_, {}, "", false); });
   EXPECT_TRUE(contains(e, a + ":3: invalid UTF-8")) << e;
   EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));  // a UTF-16 surrogate
   EXPECT_TRUE(is_valid_utf8("Grüße, 世界"));
 }
 
 TEST_F(Data, MissingFilesAreNamed) {
-  const std::string e = error_of([&] { ParallelCorpus::load({"/no/a.en", src_}, *vocabularies_, {}, "", false); });
+  const std::string e = error_of([&] { ParallelCorpus::load({"/no/a.en", src_, ""}, *vocabularies_, {}, "", false); });
   EXPECT_TRUE(contains(e, "/no/a.en")) << e;
 }
 
@@ -105,7 +105,7 @@ TEST_F(Data, FiltersCountEmptyLongAndRatio) {
   const auto b = d.write_lines("b.de", {"dogen theen", "leer", "", "x", "manen theen", "blank",
                                         "treeen treeen treeen treeen treeen treeen treeen treeen"});
   CorpusStats stats;
-  const auto corpus = ParallelCorpus::load({a, b}, *vocabularies_, {.max_len = 20, .max_length_ratio = 4.0f}, "", false, &stats);
+  const auto corpus = ParallelCorpus::load({a, b, ""}, *vocabularies_, {.max_len = 20, .max_length_ratio = 4.0f}, "", false, &stats);
   EXPECT_EQ(stats.lines, 7);
   EXPECT_EQ(stats.empty, 3);      // an empty side, either side, whitespace only
   EXPECT_EQ(stats.kept, 2);
@@ -115,7 +115,7 @@ TEST_F(Data, FiltersCountEmptyLongAndRatio) {
   EXPECT_EQ(corpus.src(0).back(), kEosId);  // the source carries EOS
   EXPECT_NE(corpus.tgt(0).back(), kEosId);  // the target gets BOS/EOS in batches
   CorpusStats strict;
-  ParallelCorpus::load({a, b}, *vocabularies_, {.max_len = 4, .max_length_ratio = 0}, "", false, &strict);
+  ParallelCorpus::load({a, b, ""}, *vocabularies_, {.max_len = 4, .max_length_ratio = 0}, "", false, &strict);
   EXPECT_GT(strict.too_long, stats.too_long);
 }
 
@@ -124,13 +124,13 @@ TEST_F(Data, CacheGivesTheSameCorpusAndNoticesChanges) {
   const auto toy = testing::toy_corpus(100, 2);
   const auto a = d.write_lines("a.en", toy.src), b = d.write_lines("b.de", toy.tgt);
   CorpusStats first, second;
-  const auto c1 = ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false, &first);
-  const auto c2 = ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false, &second);
+  const auto c1 = ParallelCorpus::load({a, b, ""}, *vocabularies_, {}, d.path("cache"), false, &first);
+  const auto c2 = ParallelCorpus::load({a, b, ""}, *vocabularies_, {}, d.path("cache"), false, &second);
   EXPECT_FALSE(first.from_cache);
   EXPECT_TRUE(second.from_cache);
   // Both are the cache file mapped (the first spooled its pairs there as it
   // encoded them); the in-memory load without a cache is the reference.
-  const auto c0 = ParallelCorpus::load({a, b}, *vocabularies_, {}, "", false);
+  const auto c0 = ParallelCorpus::load({a, b, ""}, *vocabularies_, {}, "", false);
   EXPECT_FALSE(c0.mapped());
   EXPECT_TRUE(c1.mapped());
   EXPECT_TRUE(c2.mapped());
@@ -155,7 +155,7 @@ TEST_F(Data, CacheGivesTheSameCorpusAndNoticesChanges) {
   }
   EXPECT_EQ(files, 1u);
   d.write_lines("b.de", std::vector<std::string>(toy.tgt.begin(), toy.tgt.end() - 1));
-  EXPECT_THROW(ParallelCorpus::load({a, b}, *vocabularies_, {}, d.path("cache"), false), Error);  // not the stale cache
+  EXPECT_THROW(ParallelCorpus::load({a, b, ""}, *vocabularies_, {}, d.path("cache"), false), Error);  // not the stale cache
 }
 
 TEST_F(Data, VocabulariesPerSideAreTrainedStoredAndRestored) {
@@ -166,7 +166,7 @@ TEST_F(Data, VocabulariesPerSideAreTrainedStoredAndRestored) {
   config.model = "v.model";
   config.size = 24;
   config.joint = false;
-  const Vocabularies separate = load_or_train_vocabularies(config, {src, tgt}, dir.path("run"), 1);
+  const Vocabularies separate = load_or_train_vocabularies(config, {src, tgt, ""}, dir.path("run"), 1);
   ASSERT_FALSE(separate.joint());
   EXPECT_TRUE(std::filesystem::exists(dir.path("run/v.src.model")));
   EXPECT_TRUE(std::filesystem::exists(dir.path("run/v.tgt.model")));
@@ -182,7 +182,7 @@ TEST_F(Data, VocabulariesPerSideAreTrainedStoredAndRestored) {
   // Named files are loaded, not retrained.
   config.src_model = dir.path("run/v.src.model");
   config.tgt_model = dir.path("run/v.tgt.model");
-  EXPECT_EQ(load_or_train_vocabularies(config, {src, tgt}, dir.path("elsewhere"), 1).source->serialized(),
+  EXPECT_EQ(load_or_train_vocabularies(config, {src, tgt, ""}, dir.path("elsewhere"), 1).source->serialized(),
             separate.source->serialized());
   // Joint: one model for both sides, stored once.
   texts.clear();
@@ -195,7 +195,7 @@ TEST_F(Data, VocabulariesPerSideAreTrainedStoredAndRestored) {
 
 class Batching : public Data {
  protected:
-  void SetUp() override { corpus_ = ParallelCorpus::load({src_, tgt_}, *vocabularies_, {}, "", true); }
+  void SetUp() override { corpus_ = ParallelCorpus::load({src_, tgt_, ""}, *vocabularies_, {}, "", true); }
   ParallelCorpus corpus_;
 };
 
@@ -289,7 +289,7 @@ TEST_F(Batching, SamplingChangesSegmentationsButKeepsTheText) {
 // every sentence within max_len.
 TEST_F(Batching, SampledBatchesKeepTheTokenBudgetAndTheLengthLimit) {
   const int64_t budget = 120, max_len = 24;
-  const ParallelCorpus filtered = ParallelCorpus::load({src_, tgt_}, *vocabularies_, {max_len, 0}, "", true);
+  const ParallelCorpus filtered = ParallelCorpus::load({src_, tgt_, ""}, *vocabularies_, {max_len, 0}, "", true);
   const BatchPlan plan = make_batches(filtered, budget, 3);
   const SubwordSampling sampling{.enabled = true, .alpha = 0.01f, .vocabularies = vocabularies_,
                                  .batch_tokens = budget, .max_len = max_len};

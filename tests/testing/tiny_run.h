@@ -18,4 +18,8 @@ std::vector<std::string> copy_lines(size_t n, uint64_t seed);
 // then the overrides.
 Config tiny_config(const TempDir& dir, const std::vector<std::string>& overrides = {});
 
+// configs/tiny-lm.yaml (a decoder-only model) with the copy task's lines as
+// its training (600) and validation (40) text, the run folder dir/run.
+Config tiny_lm_config(const TempDir& dir, const std::vector<std::string>& overrides = {});
+
 }  // namespace rosetta::testing
