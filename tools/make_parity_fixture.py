@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Writes tests/fixtures/parity_<norm>.txt and parity_lm_<norm>.txt: a tiny Transformer built from PyTorch's
+"""Writes tests/fixtures/parity_<norm>.txt, parity_lm_<norm>.txt and parity_mlm_<norm>.txt: a tiny Transformer built from PyTorch's
 nn.TransformerEncoderLayer / nn.TransformerDecoderLayer exactly as
 ../shared/reference/torch_ref.py builds multi30k-small (tied embeddings scaled by
 sqrt(d), sinusoidal positions, no final norm in post-norm, a final norm in pre-norm),
 with its weights renamed to Rosetta's parameter names, a padded batch, and what
 torch computes for it: logits, the label-smoothed loss and every parameter gradient.
 The _lm fixtures are a decoder-only language model: nn.TransformerEncoder with a causal
-mask under the name "decoder", tied input and output embeddings, no source.
+mask under the name "decoder", tied input and output embeddings, no source. The _mlm
+fixtures are an encoder-only masked language model: nn.TransformerEncoder with a padding
+mask, the tied embedding as output layer, the loss on the masked positions only.
 The C++ test (tests/model/parity_test.cpp) needs no Python.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tools/make_parity_fixture.py
@@ -59,12 +61,13 @@ class Tiny(nn.Module):
 
 
 class TinyLM(nn.Module):
-    def __init__(s, prenorm):
+    def __init__(s, prenorm, stack='decoder'):
         super().__init__()
+        s.stack = stack
         s.emb = nn.Embedding(V, D, padding_idx=PAD)
         layer = nn.TransformerEncoderLayer(D, H, FF, 0.0, batch_first=True, norm_first=prenorm)
-        s.decoder = nn.TransformerEncoder(layer, LAYERS, norm=nn.LayerNorm(D) if prenorm else None,
-                                          enable_nested_tensor=False)
+        setattr(s, stack, nn.TransformerEncoder(layer, LAYERS, norm=nn.LayerNorm(D) if prenorm else None,
+                                                enable_nested_tensor=False))
         for n, p in s.named_parameters():
             if p.dim() > 1 and not n.startswith('emb'):
                 nn.init.xavier_uniform_(p)
@@ -78,8 +81,11 @@ class TinyLM(nn.Module):
 
     def forward(s, tokens):
         T = tokens.size(1)
-        causal = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
-        h = s.decoder(s.emb(tokens) * math.sqrt(D) + s.pe[:T], mask=causal)
+        x = s.emb(tokens) * math.sqrt(D) + s.pe[:T]
+        if s.stack == 'decoder':  # a language model: causal
+            h = s.decoder(x, mask=torch.triu(torch.ones(T, T, dtype=torch.bool), 1))
+        else:  # a masked language model: every position, padding hidden
+            h = s.encoder(x, src_key_padding_mask=tokens.eq(PAD))
         return F.linear(h, s.emb.weight)
 
 
@@ -130,6 +136,16 @@ def main():
         write_fixture(os.path.join(here, '..', 'tests', 'fixtures', f'parity_lm_{norm}.txt'), model,
                       f'config {V} {D} {H} {FF} {LAYERS} {norm} decoder_only',
                       (('tgt_in', tgt_in), ('tgt_out', tgt_out)), logits, loss)
+    for norm in ('post', 'pre'):
+        model = TinyLM(norm == 'pre', stack='encoder')
+        src = torch.tensor([[5, 4, 7, 8, EOS], [9, 4, EOS, PAD, PAD]])  # 4 stands for <mask>
+        tgt_out = torch.tensor([[PAD, 6, PAD, 11, PAD], [PAD, 10, PAD, PAD, PAD]])
+        logits = model(src)
+        loss = F.cross_entropy(logits.view(-1, V), tgt_out.view(-1), ignore_index=PAD, label_smoothing=0.1)
+        loss.backward()
+        write_fixture(os.path.join(here, '..', 'tests', 'fixtures', f'parity_mlm_{norm}.txt'), model,
+                      f'config {V} {D} {H} {FF} {LAYERS} {norm} encoder_only',
+                      (('src', src), ('tgt_out', tgt_out)), logits, loss)
     torch.manual_seed(3)
     for norm in ('post', 'pre'):
         model = Tiny(norm == 'pre')

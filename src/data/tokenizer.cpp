@@ -72,11 +72,15 @@ Tokenizer Tokenizer::train(const TokenizerTraining& o, const std::string& model_
       {"minloglevel", "2"},
       {"num_threads", "2"},
   };
+  std::string user_symbols;
+  for (const std::string& symbol : o.user_symbols) user_symbols += (user_symbols.empty() ? "" : ",") + symbol;
+  auto with_symbols = args;
+  if (!user_symbols.empty()) with_symbols["user_defined_symbols"] = user_symbols;
   // SentencePiece's trainer keeps global state: one training at a time.
   static std::mutex training;
   std::lock_guard lock(training);
   sentencepiece::SetRandomGeneratorSeed(static_cast<unsigned int>(o.seed));  // sentence sampling
-  const auto status = sentencepiece::SentencePieceTrainer::Train(args);
+  const auto status = sentencepiece::SentencePieceTrainer::Train(with_symbols);
   std::filesystem::remove(prefix + ".vocab");
   if (!status.ok()) {
     std::filesystem::remove(prefix + ".model");
@@ -115,6 +119,11 @@ std::vector<int32_t> Tokenizer::encode_sampled(const std::string& text, float al
   const auto status = processor_->SampleEncode(text, -1, alpha, &ids);
   check(status.ok(), "SentencePiece cannot sample '", text, "': ", status.ToString());
   return {ids.begin(), ids.end()};
+}
+
+int32_t Tokenizer::id_of(const std::string& piece) const {
+  const int id = processor_->PieceToId(piece);
+  return id == processor_->unk_id() && piece != processor_->IdToPiece(processor_->unk_id()) ? -1 : id;
 }
 
 std::string Tokenizer::piece(int32_t id) const {

@@ -26,7 +26,7 @@ std::string with_side(const std::string& path, const std::string& side) {
 }
 
 Tokenizer load_or_train(const VocabConfig& vocab, const std::vector<std::string>& inputs, const std::string& path,
-                        uint64_t seed, const char* what) {
+                        uint64_t seed, const char* what, const std::vector<std::string>& user_symbols = {}) {
   if (fs::exists(path)) {
     Tokenizer tokenizer = Tokenizer::load(path);
     spdlog::info("{} vocabulary {} ({} pieces)", what, path, tokenizer.vocab_size());
@@ -38,7 +38,8 @@ Tokenizer load_or_train(const VocabConfig& vocab, const std::vector<std::string>
                                   .type = vocab.type == VocabType::bpe ? "bpe" : "unigram",
                                   .character_coverage = vocab.character_coverage,
                                   .max_sentences = vocab.train_sentences,
-                                  .seed = seed};
+                                  .seed = seed,
+                                  .user_symbols = user_symbols};
   Tokenizer tokenizer = Tokenizer::train(options, path);
   std::string sources;
   for (const auto& input : inputs) sources += (sources.empty() ? "" : " and ") + input;
@@ -80,10 +81,12 @@ VocabularyFiles vocabulary_files(const VocabConfig& vocab, const std::string& ru
 }
 
 Vocabularies load_or_train_vocabularies(const VocabConfig& vocab, const CorpusPaths& train,
-                                        const std::string& run_dir, uint64_t seed) {
+                                        const std::string& run_dir, uint64_t seed,
+                                        const std::vector<std::string>& user_symbols) {
   const VocabularyFiles files = vocabulary_files(vocab, run_dir);
   if (train.monolingual())  // a language model: one vocabulary of its text
-    return Vocabularies::shared(load_or_train(vocab, {train.text}, resolve(vocab.model, run_dir), seed, "joint"));
+    return Vocabularies::shared(
+        load_or_train(vocab, {train.text}, resolve(vocab.model, run_dir), seed, "joint", user_symbols));
   if (vocab.joint) return Vocabularies::shared(load_or_train(vocab, {train.src, train.tgt}, files.joint, seed, "joint"));
   return {std::make_shared<const Tokenizer>(load_or_train(vocab, {train.src}, files.source, seed, "source")),
           std::make_shared<const Tokenizer>(load_or_train(vocab, {train.tgt}, files.target, seed, "target"))};

@@ -229,11 +229,12 @@ Transformer::Transformer(const ModelConfig& config, Rng& init_rng) : config_(con
       register_module("decoder.layers." + std::to_string(i), *causal_.back());
     }
   } else {
+    if (encoder_only()) config_.decoder_layers = 0;
     for (int64_t i = 0; i < config.encoder_layers; ++i) {
       encoder_.push_back(std::make_unique<EncoderLayer>(config_, init_rng));
       register_module("encoder.layers." + std::to_string(i), *encoder_.back());
     }
-    for (int64_t i = 0; i < config.decoder_layers; ++i) {
+    for (int64_t i = 0; i < config_.decoder_layers; ++i) {
       decoder_.push_back(std::make_unique<DecoderLayer>(config_, init_rng));
       register_module("decoder.layers." + std::to_string(i), *decoder_.back());
     }
@@ -243,8 +244,10 @@ Transformer::Transformer(const ModelConfig& config, Rng& init_rng) : config_(con
       encoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
       register_module("encoder.norm", *encoder_norm_);
     }
-    decoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
-    register_module("decoder.norm", *decoder_norm_);
+    if (!encoder_only()) {
+      decoder_norm_ = std::make_unique<nn::LayerNorm>(config.d_model, config.layer_norm_eps);
+      register_module("decoder.norm", *decoder_norm_);
+    }
   }
 }
 
@@ -294,6 +297,7 @@ Var Transformer::causal_stack(const TokenMatrix& tgt_in, Rng* rng, std::vector<T
 
 Var Transformer::hidden(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng* rng) const {
   if (decoder_only()) return causal_stack(tgt_in, rng);
+  if (encoder_only()) return encode(src, rng);
   check(src.rows == tgt_in.rows, "source batch of ", src.rows, " rows, target batch of ", tgt_in.rows);
   return decode(tgt_in, encode(src, rng), src, rng);
 }
@@ -342,8 +346,9 @@ Var Transformer::forward(const TokenMatrix& src, const TokenMatrix& tgt_in, Rng*
 
 Var Transformer::loss(const TokenMatrix& src, const TokenMatrix& tgt_in, const TokenMatrix& tgt_out,
                       float label_smoothing, Rng* rng, double* nll) const {
-  check(tgt_in.rows == tgt_out.rows && tgt_in.cols == tgt_out.cols, "target input ", tgt_in.rows, "x", tgt_in.cols,
-        " and output ", tgt_out.rows, "x", tgt_out.cols, " differ");
+  const TokenMatrix& positions = encoder_only() ? src : tgt_in;  // what tgt_out labels, position by position
+  check(positions.rows == tgt_out.rows && positions.cols == tgt_out.cols, encoder_only() ? "source " : "target input ",
+        positions.rows, "x", positions.cols, " and output ", tgt_out.rows, "x", tgt_out.cols, " differ");
   const Var rows = ops::reshape(hidden(src, tgt_in, rng), {-1, config_.d_model});  // [B * T, D]
   const Var& weight = output_ ? output_->weight() : target_table(tgt_embed_, src_embed_).table();
   const Var bias = output_ ? output_->bias() : Var();
@@ -351,6 +356,7 @@ Var Transformer::loss(const TokenMatrix& src, const TokenMatrix& tgt_in, const T
 }
 
 DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_length) const {
+  check(!encoder_only(), "an encoder-only model does not decode");
   NoGradGuard no_grad;
   DecoderState state;
   state.capacity = max_target_length;

@@ -40,8 +40,9 @@ Fixture load(const std::string& path) {
       std::string norm, rest;
       in >> v >> d >> h >> ff >> layers >> norm;
       std::getline(in, rest);  // " decoder_only" for a language model
-      f.config = ModelConfig{.type = rest.find("decoder_only") != std::string::npos ? ModelType::decoder_only
-                                                                                     : ModelType::encoder_decoder,
+      f.config = ModelConfig{.type = rest.find("decoder_only") != std::string::npos   ? ModelType::decoder_only
+                                     : rest.find("encoder_only") != std::string::npos ? ModelType::encoder_only
+                                                                                      : ModelType::encoder_decoder,
                              .vocab_size = v, .d_model = d, .heads = h, .ffn = ff,
                              .encoder_layers = layers, .decoder_layers = layers,
                              .dropout = 0, .attention_dropout = 0, .activation_dropout = 0,
@@ -94,7 +95,7 @@ TEST_P(Parity, LogitsLossAndGradientsMatchTorch) {
     std::copy(it->second.begin(), it->second.end(), var.mutable_value().data());
   }
   const TokenMatrix src = f.tokens.count("src") ? f.tokens.at("src") : TokenMatrix{};  // none for a language model
-  const TokenMatrix& tgt_in = f.tokens.at("tgt_in");
+  const TokenMatrix tgt_in = f.tokens.count("tgt_in") ? f.tokens.at("tgt_in") : TokenMatrix{};  // none for a masked LM
   Var logits = model.forward(src, tgt_in, nullptr);
   expect_close(logits.value().to_vector(), f.logits, "logits");
   Var loss = ops::cross_entropy(ops::reshape(logits, {-1, f.config.vocab_size}),
@@ -107,7 +108,7 @@ TEST_P(Parity, LogitsLossAndGradientsMatchTorch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Norms, Parity, ::testing::Values("post", "pre", "lm_post", "lm_pre"));
+INSTANTIATE_TEST_SUITE_P(Norms, Parity, ::testing::Values("post", "pre", "lm_post", "lm_pre", "mlm_post", "mlm_pre"));
 
 }  // namespace
 }  // namespace rosetta

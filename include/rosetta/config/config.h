@@ -17,7 +17,7 @@ namespace rosetta {
 
 struct CorpusPaths {
   std::string src, tgt;  // parallel text (encoder-decoder models)
-  std::string text;      // monolingual text (decoder-only models)
+  std::string text = {};  // monolingual text (language models)
   bool monolingual() const { return !text.empty(); }
 };
 

@@ -23,7 +23,11 @@ struct TokenizerTraining {
   float character_coverage = 1.0f;
   int64_t max_sentences = 2000000;  // sampled from the inputs
   uint64_t seed = 1;
+  std::vector<std::string> user_symbols = {};  // pieces kept whole, with ids right after the specials ("<mask>": 4)
 };
+
+// The piece a masked language model reads where a word was hidden.
+inline constexpr const char* kMaskPiece = "<mask>";
 
 class Tokenizer {
  public:
@@ -49,6 +53,8 @@ class Tokenizer {
   std::string decode(const std::vector<int32_t>& ids) const;
   // The piece of an id as the model spells it ("▁Ein" begins a word).
   std::string piece(int32_t id) const;
+  // The id of a piece, or -1 when the vocabulary lacks it.
+  int32_t id_of(const std::string& piece) const;
   int64_t vocab_size() const;
   std::string serialized() const;  // the model's bytes, for checkpoints
 

@@ -33,8 +33,10 @@ struct VocabularyFiles {
 VocabularyFiles vocabulary_files(const VocabConfig& vocab, const std::string& run_dir);
 
 // Loads the models the config names, training each missing one with
-// SentencePiece from the training text (both sides when joint).
+// SentencePiece from the training text (both sides when joint), with
+// user_symbols as whole pieces (a masked language model's "<mask>").
 Vocabularies load_or_train_vocabularies(const VocabConfig& vocab, const CorpusPaths& train,
-                                        const std::string& run_dir, uint64_t seed);
+                                        const std::string& run_dir, uint64_t seed,
+                                        const std::vector<std::string>& user_symbols = {});
 
 }  // namespace rosetta

@@ -11,8 +11,9 @@ enum class ActivationKind { relu, gelu };
 enum class EmbeddingTying { none, decoder, all };  // decoder: target input = output projection
 enum class PositionalKind { sinusoidal, learned };
 // encoder_decoder: translation (Vaswani et al. 2017). decoder_only: a language
-// model, causal self-attention layers and no encoder (GPT-2).
-enum class ModelType { encoder_decoder, decoder_only };
+// model, causal self-attention layers and no encoder (GPT-2). encoder_only: a
+// masked language model, bidirectional self-attention and no decoder (BERT).
+enum class ModelType { encoder_decoder, decoder_only, encoder_only };
 
 struct ModelConfig {
   ModelType type = ModelType::encoder_decoder;

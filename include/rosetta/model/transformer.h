@@ -111,6 +111,9 @@ class Transformer : public nn::Module {
   // A decoder-only model takes no source: src is ignored by forward() and
   // loss() and gives only the number of rows to start().
   bool decoder_only() const { return config_.type == ModelType::decoder_only; }
+  // An encoder-only model (masked LM) reads src alone: forward() and loss()
+  // ignore tgt_in, logits and loss are per source position.
+  bool encoder_only() const { return config_.type == ModelType::encoder_only; }
 
   // src [B, S] -> encoder output [B, S, D]
   Var encode(const TokenMatrix& src, Rng* dropout_rng) const;
