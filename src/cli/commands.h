@@ -19,5 +19,6 @@ void add_attention_command(CLI::App& app);
 void add_heads_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_score_command(CLI::App& app);
+void add_fill_command(CLI::App& app);
 
 }  // namespace rosetta::cli

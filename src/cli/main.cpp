@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   rosetta::cli::add_heads_command(app);
   rosetta::cli::add_generate_command(app);
   rosetta::cli::add_score_command(app);
+  rosetta::cli::add_fill_command(app);
   rosetta::cli::add_align_eval_command(app);
   rosetta::cli::add_info_command(app);
   rosetta::cli::add_config_command(app);

@@ -83,11 +83,14 @@ std::vector<Field> fields(Config& c) {
   auto& t = c.train;
   auto& o = c.decode;
   return {
-      choice("model.type", m.type, {{"encoder_decoder", ModelType::encoder_decoder}, {"decoder_only", ModelType::decoder_only}},
-             "encoder_decoder: a translation model; decoder_only: a language model of data.*.text"),
-      text("data.train.text", d.train.text, "decoder_only: training text, one sentence a line"),
-      text("data.valid.text", d.valid.text, "decoder_only: validation text"),
-      text("data.test.text", d.test.text, "decoder_only: test text (optional)"),
+      choice("model.type", m.type,
+             {{"encoder_decoder", ModelType::encoder_decoder}, {"decoder_only", ModelType::decoder_only},
+              {"encoder_only", ModelType::encoder_only}},
+             "encoder_decoder: a translation model; decoder_only: a language model of data.*.text; encoder_only: a "
+             "masked language model of data.*.text"),
+      text("data.train.text", d.train.text, "decoder_only, encoder_only: training text, one sentence a line"),
+      text("data.valid.text", d.valid.text, "decoder_only, encoder_only: validation text"),
+      text("data.test.text", d.test.text, "decoder_only, encoder_only: test text (optional)"),
       text("data.train.src", d.train.src, "training source text, one sentence a line"),
       text("data.train.tgt", d.train.tgt, "training target text, line by line with the source"),
       text("data.valid.src", d.valid.src, "validation source text"),
@@ -155,6 +158,9 @@ std::vector<Field> fields(Config& c) {
       number("train.clip_norm", t.clip_norm, "clip the global gradient norm to this (0: off)"),
       number("train.ema_decay", t.ema_decay, "exponential moving average of the weights (0: off)"),
       number("train.valid_samples", t.valid_samples, "sample translations logged at each validation"),
+      number("train.mlm_select", t.mlm_select, "encoder_only: share of pieces chosen for the masked-LM loss"),
+      number("train.mlm_mask", t.mlm_mask, "encoder_only: share of the chosen pieces replaced by <mask>"),
+      number("train.mlm_random", t.mlm_random, "encoder_only: share of the chosen pieces replaced by a random piece (the rest stay)"),
       number("train.valid_beam_size", t.valid_beam_size, "beam size of the validation translations (1: greedy)"),
       number("decode.beam_size", o.beam_size, "beam size (1: greedy)"),
       number("decode.length_penalty", o.length_penalty, "score / length^A"),
@@ -169,18 +175,24 @@ std::string misfit(const std::string& key, ModelType type) {
   const auto ends = [&](const std::string& suffix) {
     return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
-  if (type == ModelType::decoder_only) {
-    if (starts("data.") && (ends(".src") || ends(".tgt")))
-      return "a decoder_only model reads monolingual text: use data.train.text, data.valid.text, data.test.text";
-    if (key == "data.max_length_ratio" || key == "model.encoder_layers" || key == "vocab.joint" ||
-        key == "vocab.src_model" || key == "vocab.tgt_model" || key == "train.valid_beam_size" ||
-        key == "train.valid_samples" || key == "decode.beam_size" || key == "decode.length_penalty" ||
-        key == "decode.max_length_a" || key == "decode.max_length_b")
-      return "has no meaning for a decoder_only model (it has no source side and does not translate)";
-    return "";
+  const bool masking = starts("train.mlm_");
+  if (type == ModelType::encoder_decoder) {
+    if (starts("data.") && ends(".text"))
+      return "monolingual text is for model.type decoder_only or encoder_only; an encoder_decoder model reads "
+             "data.*.src and data.*.tgt";
+    return masking ? "is for model.type: encoder_only (masked language models)" : "";
   }
-  if (starts("data.") && ends(".text"))
-    return "monolingual text is for model.type: decoder_only; an encoder_decoder model reads data.*.src and data.*.tgt";
+  const std::string name = type == ModelType::decoder_only ? "decoder_only" : "encoder_only";
+  if (starts("data.") && (ends(".src") || ends(".tgt")))
+    return "a " + name + " model reads monolingual text: use data.train.text, data.valid.text, data.test.text";
+  if (key == "data.max_length_ratio" || key == "vocab.joint" || key == "vocab.src_model" || key == "vocab.tgt_model" ||
+      key == "train.valid_beam_size" || key == "train.valid_samples" || key == "decode.beam_size" ||
+      key == "decode.length_penalty" || key == "decode.max_length_a" || key == "decode.max_length_b")
+    return "has no meaning for a " + name + " model (it has one text and does not translate)";
+  if (type == ModelType::decoder_only && (key == "model.encoder_layers" || masking))
+    return "has no meaning for a decoder_only model (it has no encoder and predicts the next piece)";
+  if (type == ModelType::encoder_only && key == "model.decoder_layers")
+    return "has no meaning for an encoder_only model (it has no decoder)";
   return "";
 }
 
@@ -203,8 +215,13 @@ void validate(const Config& c, const std::string& origin) {
           "must cover data.max_len + 1 (", c.data.max_len + 1, "), got ", m.max_positions);
   require(m.layer_norm_eps > 0, "model.layer_norm_eps", "must be positive, got ", m.layer_norm_eps);
   require(c.vocab.size >= 8, "vocab.size", "must be at least 8, got ", c.vocab.size);
-  require(c.model.type != ModelType::decoder_only || c.model.tying != EmbeddingTying::decoder, "model.tie_embeddings",
-          "decoder has no meaning for a decoder_only model (one embedding table): use all (tied) or none");
+  require(c.model.type == ModelType::encoder_decoder || c.model.tying != EmbeddingTying::decoder,
+          "model.tie_embeddings", "decoder has no meaning for a model of one text (one embedding table): use all (tied) or none");
+  require(c.train.mlm_select > 0 && c.train.mlm_select <= 1, "train.mlm_select", "must be in (0, 1], got ",
+          c.train.mlm_select);
+  require(c.train.mlm_mask >= 0 && c.train.mlm_random >= 0 && c.train.mlm_mask + c.train.mlm_random <= 1,
+          "train.mlm_mask", "and train.mlm_random must be shares that add up to at most 1, got ", c.train.mlm_mask,
+          " and ", c.train.mlm_random);
   require(c.vocab.character_coverage > 0 && c.vocab.character_coverage <= 1, "vocab.character_coverage",
           "must be in (0, 1], got ", c.vocab.character_coverage);
   require(c.data.max_len >= 2, "data.max_len", "must be at least 2, got ", c.data.max_len);

@@ -53,8 +53,50 @@ std::vector<uint32_t> epoch_order(size_t batches, uint64_t seed, int64_t epoch) 
   return order;
 }
 
+namespace {
+
+// A uniform draw in [0, 1) from a key: masks are a function of (seed, row, position).
+double unit(uint64_t key) { return static_cast<double>(mix64(key) >> 11) * 0x1.0p-53; }
+
+uint64_t draw_key(uint64_t seed, size_t row, size_t position, uint64_t what) {
+  return mix64(mix64(seed ^ 0x6d61736b6d61736bULL) + row * 0x9e3779b97f4a7c15ULL) + position * 4 + what;
+}
+
+Batch masked_batch(std::vector<std::vector<int32_t>> text, uint64_t seed, const TokenMasking& m) {
+  check(m.mask_id >= 0 && m.vocab_size > m.first_random_id, "token masking needs the <mask> id and the vocabulary");
+  Batch batch;
+  std::vector<std::vector<int32_t>> out(text.size());
+  for (size_t k = 0; k < text.size(); ++k) {
+    std::vector<int32_t>& src = text[k];
+    const size_t n = src.size();
+    out[k].assign(n + 1, kPadId);
+    std::vector<size_t> chosen;
+    for (size_t t = 0; t < n; ++t)
+      if (unit(draw_key(seed, k, t, 0)) < m.select) chosen.push_back(t);
+    if (chosen.empty() && n > 0) chosen.push_back(mix64(draw_key(seed, k, 0, 1)) % n);  // every sentence teaches
+    for (size_t t : chosen) {
+      out[k][t] = src[t];
+      const double r = unit(draw_key(seed, k, t, 2));
+      if (r < m.mask)
+        src[t] = m.mask_id;
+      else if (r < m.mask + m.random)
+        src[t] = static_cast<int32_t>(m.first_random_id +
+                                      mix64(draw_key(seed, k, t, 3)) % static_cast<uint64_t>(m.vocab_size - m.first_random_id));
+    }
+    src.push_back(kEosId);
+    batch.source_tokens += static_cast<int64_t>(src.size());
+    batch.target_tokens += static_cast<int64_t>(chosen.size());
+  }
+  batch.src = TokenMatrix::from_rows(text, kPadId);
+  batch.tgt_out = TokenMatrix::from_rows(out, kPadId);
+  batch.tgt_in.rows = batch.src.rows;  // nothing: an encoder-only model reads src alone
+  return batch;
+}
+
+}  // namespace
+
 Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices, const SubwordSampling& sampling,
-              uint64_t sampling_seed) {
+              uint64_t sampling_seed, const TokenMasking& masking) {
   std::vector<std::vector<int32_t>> src(indices.size()), tgt(indices.size());
   if (sampling.enabled) {
     check(sampling.vocabularies && corpus.has_text(), "subword sampling needs the vocabularies and the corpus text");
@@ -79,6 +121,7 @@ Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices
       tgt[k].assign(corpus.tgt(indices[k]).begin(), corpus.tgt(indices[k]).end());
     }
   }
+  if (masking.enabled) return masked_batch(std::move(tgt), sampling_seed, masking);  // monolingual: the text is tgt
   Batch batch;
   std::vector<std::vector<int32_t>> tgt_in(indices.size());
   for (size_t k = 0; k < indices.size(); ++k) {
@@ -96,10 +139,11 @@ Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices
 }
 
 BatchStream::BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t seed, DataPosition start,
-                         SubwordSampling sampling, size_t prefetch, StreamShard shard)
+                         SubwordSampling sampling, size_t prefetch, StreamShard shard, TokenMasking masking)
     : corpus_(corpus),
       plan_(std::move(plan)),
       seed_(seed),
+      masking_(masking),
       sampling_(sampling),
       capacity_(std::max<size_t>(prefetch, 1)),
       position_(start),
@@ -136,7 +180,7 @@ void BatchStream::produce() {
       const uint64_t sampling_seed = (seed_ * 1000003 + static_cast<uint64_t>(produce_at_.epoch)) * 1000003 +
                                      static_cast<uint64_t>(produce_at_.batch);
       const bool ours = produced_++ % shard_.count == shard_.index;
-      Batch batch = ours ? collate(corpus_, plan_[order[produce_at_.batch]], sampling_, sampling_seed) : Batch{};
+      Batch batch = ours ? collate(corpus_, plan_[order[produce_at_.batch]], sampling_, sampling_seed, masking_) : Batch{};
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return stop_ || queue_.size() < capacity_; });
       if (stop_) return;

@@ -75,6 +75,7 @@ constexpr int64_t kReplicaCheckEvery = 200;
 
 struct ValidationResult {
   double loss = 0, nll = 0, bleu = -1;
+  double accuracy = -1;  // a masked language model's: share of masked pieces predicted right
   std::string signature;
   // Higher is better: BLEU for a translation model, -nll for a language model.
   double score(bool language_model) const { return language_model ? -nll : bleu; }
@@ -101,6 +102,7 @@ class Trainer {
   bool train_update();  // false when the update was skipped (non-finite)
   // kind: "valid" at an interval, "final" for final.ckpt (not plotted).
   ValidationResult validate(const std::string& kind = "valid");
+  TokenMasking masking() const;  // a masked language model's; off for the others
   void log_progress(double loss, double nll, double grad_norm, float lr);
   // The plot's points of the updates before a resume, from metrics.jsonl.
   void reload_plot_points();
@@ -143,7 +145,10 @@ class Trainer {
   std::unique_ptr<ExponentialAverage> ema_;
   ParallelCorpus train_corpus_, valid_corpus_;
   bool have_valid_ = false;
-  const bool language_model_ = config_.model.type == ModelType::decoder_only;
+  // A language model (decoder_only) or masked language model (encoder_only):
+  // one text, validated by perplexity instead of BLEU.
+  const bool monolingual_ = config_.model.type != ModelType::encoder_decoder;
+  const bool masked_ = config_.model.type == ModelType::encoder_only;
   std::vector<std::string> valid_src_, valid_ref_;
   std::unique_ptr<BatchStream> stream_;
   std::unique_ptr<GradientSum> gradients_;
@@ -153,7 +158,7 @@ class Trainer {
   int64_t step_ = 0;
   DataPosition data_position_;
   int64_t epoch_ = 1;
-  double best_bleu_ = language_model_ ? std::numeric_limits<double>::lowest() : -1;  // the best validation score
+  double best_bleu_ = monolingual_ ? std::numeric_limits<double>::lowest() : -1;  // the best validation score
   int64_t bad_validations_ = 0;
   int64_t nonfinite_in_row_ = 0;
   double elapsed_before_ = 0;
@@ -184,7 +189,8 @@ void Trainer::prepare_vocabularies(const Checkpoint* resume_from) {
   // The root trains or loads them in the run folder; the others take its copy.
   std::string packed;
   if (group_.is_root()) {
-    vocabularies_ = load_or_train_vocabularies(config_.vocab, config_.data.train, run_.root(), config_.train.seed);
+    vocabularies_ = load_or_train_vocabularies(config_.vocab, config_.data.train, run_.root(), config_.train.seed,
+                                               masked_ ? std::vector<std::string>{kMaskPiece} : std::vector<std::string>{});
     if (!group_.distributed()) return;
     std::map<std::string, std::string> texts;
     vocabularies_.store(texts);
@@ -201,8 +207,8 @@ void Trainer::prepare_vocabularies(const Checkpoint* resume_from) {
 }
 
 void Trainer::load_data() {
-  if (language_model_) {
-    check(!config_.data.train.text.empty(), "data.train.text must name the training text (model.type: decoder_only)");
+  if (monolingual_) {
+    check(!config_.data.train.text.empty(), "data.train.text must name the training text (a model of one text)");
   } else {
     check(!config_.data.train.src.empty() && !config_.data.train.tgt.empty(),
           "data.train.src and data.train.tgt must name the training text");
@@ -214,7 +220,7 @@ void Trainer::load_data() {
   train_corpus_ = ParallelCorpus::load(config_.data.train, vocabularies_, filter, run_.path("cache"),
                                        config_.vocab.sampling);
   have_valid_ = config_.data.valid.monolingual() || (!config_.data.valid.src.empty() && !config_.data.valid.tgt.empty());
-  if (have_valid_ && language_model_) {
+  if (have_valid_ && monolingual_) {
     valid_corpus_ = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
   } else if (have_valid_) {
     // Validation loss on the pairs that fit; BLEU on every line, as a user scores.
@@ -497,6 +503,37 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
   window_updates_ = 0;
 }
 
+namespace {
+
+// Masked pieces (tgt_out not padding) whose most likely prediction is right.
+int64_t correct_predictions(const Transformer& model, const Batch& batch) {
+  const Tensor logits = model.forward(batch.src, batch.tgt_in, nullptr).value();  // [B, S, V]
+  const int64_t vocab = logits.dim(2);
+  int64_t correct = 0;
+  for (size_t i = 0; i < batch.tgt_out.ids.size(); ++i) {
+    if (batch.tgt_out.ids[i] == kPadId) continue;
+    const float* row = logits.data() + static_cast<int64_t>(i) * vocab;
+    correct += std::max_element(row, row + vocab) - row == batch.tgt_out.ids[i];
+  }
+  return correct;
+}
+
+}  // namespace
+
+TokenMasking Trainer::masking() const {
+  if (!masked_) return {};
+  const int32_t mask_id = vocabularies_.source->id_of(kMaskPiece);
+  check(mask_id >= 0, "the vocabulary (vocab.model) has no ", kMaskPiece,
+        " piece: a masked language model needs one (delete the model file to train one that has it)");
+  return {.enabled = true,
+          .select = config_.train.mlm_select,
+          .mask = config_.train.mlm_mask,
+          .random = config_.train.mlm_random,
+          .mask_id = mask_id,
+          .first_random_id = mask_id + 1,  // user symbols come right after the specials
+          .vocab_size = vocabularies_.source->vocab_size()};
+}
+
 ValidationResult Trainer::validate(const std::string& kind) {
   progress_.clear();
   NoGradGuard no_grad;
@@ -507,36 +544,41 @@ ValidationResult Trainer::validate(const std::string& kind) {
   // the sentences to translate; the sums run in batch order as in one process.
   const int64_t processes = group_.size(), rank = group_.rank();
   const BatchPlan batches = make_batches(valid_corpus_, config_.train.batch_tokens, 0);
-  std::vector<double> mine(3 * batches.size(), 0.0);
+  const TokenMasking masks = masking();  // the same masks at every validation: batch b's seed is b
+  constexpr size_t kStride = 4;         // loss and nll sums, tokens, masked pieces predicted right
+  std::vector<double> mine(kStride * batches.size(), 0.0);
   for (size_t b = rank; b < batches.size(); b += processes) {
-    const Batch batch = collate(valid_corpus_, batches[b]);
+    const Batch batch = collate(valid_corpus_, batches[b], {}, b, masks);
     double nll = 0;
     Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, config_.train.label_smoothing, nullptr, &nll);
-    mine[3 * b] = loss.value().item() * batch.target_tokens;
-    mine[3 * b + 1] = nll * batch.target_tokens;
-    mine[3 * b + 2] = static_cast<double>(batch.target_tokens);
+    mine[kStride * b] = loss.value().item() * batch.target_tokens;
+    mine[kStride * b + 1] = nll * batch.target_tokens;
+    mine[kStride * b + 2] = static_cast<double>(batch.target_tokens);
+    if (masked_) mine[kStride * b + 3] = static_cast<double>(correct_predictions(*model_, batch));
   }
   const std::vector<double> all = group_.all_gather(mine);
-  double loss_sum = 0, nll_sum = 0, tokens = 0;
+  double loss_sum = 0, nll_sum = 0, tokens = 0, correct = 0;
   for (size_t b = 0; b < batches.size(); ++b) {
-    const size_t at = (b % processes) * mine.size() + 3 * b;
+    const size_t at = (b % processes) * mine.size() + kStride * b;
     loss_sum += all[at];
     nll_sum += all[at + 1];
     tokens += all[at + 2];
+    correct += all[at + 3];
   }
   r.loss = tokens ? loss_sum / tokens : 0;
   r.nll = tokens ? nll_sum / tokens : 0;
-  if (language_model_) {  // perplexity is the measure; there is nothing to translate
+  if (masked_) r.accuracy = tokens ? correct / tokens : 0;
+  if (monolingual_) {  // perplexity is the measure; there is nothing to translate
     if (ema_) ema_->swap_into(model_->named_parameters());
-    spdlog::info("{} step {}: loss {:.4f} ppl {:.2f} in {:.1f}s", kind == "final" ? "final.ckpt validation" : "validation",
-                 step_, r.loss, std::exp(r.nll), std::chrono::duration<double>(Clock::now() - start).count());
-    append_metrics(json_line({{"type", kind},
-                              {"step", step_},
-                              {"epoch", epoch_},
-                              {"valid_loss", r.loss},
-                              {"valid_nll", r.nll},
-                              {"valid_ppl", std::exp(r.nll)},
-                              {"elapsed_sec", elapsed()}}));
+    spdlog::info("{} step {}: loss {:.4f} ppl {:.2f}{} in {:.1f}s", kind == "final" ? "final.ckpt validation" : "validation",
+                 step_, r.loss, std::exp(r.nll),
+                 masked_ ? fmt::format(" masked-piece accuracy {:.2f}%", 100 * r.accuracy) : std::string(),
+                 std::chrono::duration<double>(Clock::now() - start).count());
+    Json line = {{"type", kind},         {"step", step_},          {"epoch", epoch_},    {"valid_loss", r.loss},
+                 {"valid_nll", r.nll}, {"valid_ppl", std::exp(r.nll)}};
+    if (masked_) line["valid_accuracy"] = r.accuracy;
+    line["elapsed_sec"] = elapsed();
+    append_metrics(json_line(line));
     if (kind == "valid") {
       plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
       write_plot();
@@ -723,7 +765,7 @@ TrainResult Trainer::run() {
   const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &vocabularies_, t.batch_tokens,
                                  config_.data.max_len};
   stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling, 16,
-                                         StreamShard{group_.rank(), group_.size()});
+                                         StreamShard{group_.rank(), group_.size()}, masking());
   started_ = window_start_ = Clock::now();
 
   TrainResult result;
@@ -746,13 +788,13 @@ TrainResult Trainer::run() {
         have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && reason != "signal"));
     if (validate_now) {
       const ValidationResult v = validate();
-      const bool improved = v.score(language_model_) > best_bleu_;
+      const bool improved = v.score(monolingual_) > best_bleu_;
       bad_validations_ = improved ? 0 : bad_validations_ + 1;
-      if (improved) best_bleu_ = v.score(language_model_);
+      if (improved) best_bleu_ = v.score(monolingual_);
       const Checkpoint saved = save_checkpoint_now();
       if (improved && group_.is_root()) {
         save_checkpoint(saved, run_.best_path());
-        if (language_model_) spdlog::info("new best validation perplexity {:.2f}: {}", std::exp(-best_bleu_), run_.best_path());
+        if (monolingual_) spdlog::info("new best validation perplexity {:.2f}: {}", std::exp(-best_bleu_), run_.best_path());
         else spdlog::info("new best validation BLEU {:.2f}: {}", best_bleu_, run_.best_path());
       }
     } else if (step_ % t.save_every == 0 || at_end) {
@@ -780,7 +822,7 @@ TrainResult Trainer::run() {
   result.steps = step_;
   result.epochs = epoch_;
   // best_bleu_ holds the best validation score: BLEU, or a language model's -nll.
-  if (language_model_) {
+  if (monolingual_) {
     result.best_ppl = best_bleu_ > std::numeric_limits<double>::lowest() ? std::exp(-best_bleu_) : -1;
   } else {
     result.best_bleu = best_bleu_;

@@ -178,8 +178,15 @@ TEST(LanguageModelConfig, KeysOfTheOtherModelTypeAreNamed) {
             std::string::npos);
   EXPECT_NE(error_of("model: {type: decoder_only, encoder_layers: 2}\n").find("model.encoder_layers: has no meaning"),
             std::string::npos);
-  EXPECT_NE(error_of("data: {train: {text: a.de}}\n").find("data.train.text: monolingual text is for model.type: "
-                                                           "decoder_only"),
+  EXPECT_NE(error_of("data: {train: {text: a.de}}\n").find("data.train.text: monolingual text is for model.type "
+                                                           "decoder_only or encoder_only"),
+            std::string::npos);
+  EXPECT_NE(error_of("train: {mlm_select: 0.2}\n").find("train.mlm_select: is for model.type: encoder_only"),
+            std::string::npos);
+  EXPECT_NE(error_of("model: {type: encoder_only, decoder_layers: 2}\n").find("model.decoder_layers: has no meaning for "
+                                                                             "an encoder_only model"),
+            std::string::npos);
+  EXPECT_NE(error_of("model: {type: encoder_only}\ntrain: {mlm_mask: 0.8, mlm_random: 0.3}\n").find("train.mlm_mask"),
             std::string::npos);
   EXPECT_NE(error_of("model: {type: decoder_only, tie_embeddings: decoder}\n").find("model.tie_embeddings"),
             std::string::npos);

@@ -30,13 +30,26 @@ Config tiny_config(const TempDir& dir, const std::vector<std::string>& overrides
   return load_config(ROSETTA_SOURCE_DIR "/configs/tiny.yaml", all);
 }
 
-Config tiny_lm_config(const TempDir& dir, const std::vector<std::string>& overrides) {
+namespace {
+
+Config monolingual_config(const TempDir& dir, const char* yaml, const std::vector<std::string>& overrides) {
   dir.write_lines("train.txt", copy_lines(600, 1));
   dir.write_lines("valid.txt", copy_lines(40, 2));
   std::vector<std::string> all = {"data.train.text=" + dir.path("train.txt"), "data.valid.text=" + dir.path("valid.txt"),
                                   "train.run_dir=" + dir.path("run"), "vocab.size=32"};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  return load_config(ROSETTA_SOURCE_DIR "/configs/tiny-lm.yaml", all);
+  return load_config(std::string(ROSETTA_SOURCE_DIR "/configs/") + yaml, all);
 }
+
+}  // namespace
+
+Config tiny_mlm_config(const TempDir& dir, const std::vector<std::string>& overrides) {
+  return monolingual_config(dir, "tiny-mlm.yaml", overrides);
+}
+
+Config tiny_lm_config(const TempDir& dir, const std::vector<std::string>& overrides) {
+  return monolingual_config(dir, "tiny-lm.yaml", overrides);
+}
+
 
 }  // namespace rosetta::testing

@@ -21,5 +21,7 @@ Config tiny_config(const TempDir& dir, const std::vector<std::string>& overrides
 // configs/tiny-lm.yaml (a decoder-only model) with the copy task's lines as
 // its training (600) and validation (40) text, the run folder dir/run.
 Config tiny_lm_config(const TempDir& dir, const std::vector<std::string>& overrides = {});
+// The same text with configs/tiny-mlm.yaml (an encoder-only masked language model).
+Config tiny_mlm_config(const TempDir& dir, const std::vector<std::string>& overrides = {});
 
 }  // namespace rosetta::testing

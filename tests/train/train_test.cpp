@@ -104,6 +104,29 @@ TEST_P(Resume, ResumedRunRepeatsTheUninterruptedOneExactly) {
 
 INSTANTIATE_TEST_SUITE_P(Sampling, Resume, ::testing::Bool());
 
+// Language models resume as exactly: the masks of a masked LM depend on the
+// batch's position in the data, as dropout does.
+class MonolingualResume : public ::testing::TestWithParam<bool> {};
+
+TEST_P(MonolingualResume, ResumedRunRepeatsTheUninterruptedOneExactly) {
+  TempDir straight_dir, resumed_dir;
+  const auto config = [&](const TempDir& dir, const std::string& steps) {
+    const std::vector<std::string> overrides = {"train.log_every=1", "train.valid_every=0", "train.save_every=1000",
+                                                "model.dropout=0.1", "train.max_steps=" + steps};
+    return GetParam() ? testing::tiny_mlm_config(dir, overrides) : testing::tiny_lm_config(dir, overrides);
+  };
+  train(config(straight_dir, "16"));
+  train(config(resumed_dir, "8"));
+  EXPECT_EQ(train(config(resumed_dir, "16")).steps, 16);
+  const auto a = logged_losses(straight_dir.path("run/metrics.jsonl"));
+  const auto b = logged_losses(resumed_dir.path("run/metrics.jsonl"));
+  ASSERT_EQ(a.size(), 16u);
+  ASSERT_EQ(b.size(), 16u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i + 1;  // bit-identical
+}
+
+INSTANTIATE_TEST_SUITE_P(Masked, MonolingualResume, ::testing::Bool());
+
 // bf16 matmuls are as deterministic as fp32 ones: a resumed bf16 run repeats the uninterrupted one.
 TEST(Resume, Bf16RunResumesBitForBit) {
   if (ops::native_bf16_isa().empty()) GTEST_SKIP() << "no native bf16 on this CPU";

@@ -16,7 +16,7 @@
 namespace rosetta {
 
 struct CorpusPaths {
-  std::string src, tgt;  // parallel text (encoder-decoder models)
+  std::string src = {}, tgt = {};  // parallel text (encoder-decoder models)
   std::string text = {};  // monolingual text (language models)
   bool monolingual() const { return !text.empty(); }
 };
@@ -79,6 +79,11 @@ struct TrainConfig {
   float ema_decay = 0.0f;          // exponential moving average of weights; 0: off
   int64_t valid_samples = 3;       // sample translations logged at each validation
   int64_t valid_beam_size = 1;     // search used for validation BLEU (1: greedy)
+  // Masked language models (BERT's recipe): pieces chosen, and of those the
+  // shares replaced by <mask> and by a random piece (the rest stay).
+  float mlm_select = 0.15f;
+  float mlm_mask = 0.8f;
+  float mlm_random = 0.1f;
 };
 
 struct DecodeConfig {

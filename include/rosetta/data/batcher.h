@@ -41,14 +41,29 @@ struct SubwordSampling {
   int64_t batch_tokens = 0;  // 0: no budget
   int64_t max_len = 0;       // tokens incl. EOS, each side; 0: no limit
 };
+// BERT's masking (Devlin et al. 2019) for a masked language model, applied
+// to monolingual text: each piece (EOS excluded) is chosen with probability
+// `select`, at least one a sentence; a chosen piece becomes <mask> with
+// probability `mask`, a random piece (ids from first_random_id) with
+// `random`, else stays itself. The batch's src holds the result plus EOS,
+// tgt_out the original pieces at the chosen positions and padding elsewhere
+// (the loss ignores padding), tgt_in nothing. Draws depend on the seed alone.
+struct TokenMasking {
+  bool enabled = false;
+  float select = 0.15f, mask = 0.8f, random = 0.1f;
+  int32_t mask_id = -1, first_random_id = 0;
+  int64_t vocab_size = 0;
+};
+
 // With sampling, the segmentations are a function of sampling_seed alone
 // (BatchStream derives it from the run's seed and the batch's position, so
 // a resumed run samples what an uninterrupted one would have). A sample that
 // would break a limit (the target longer than batch_tokens / rows - 1 with
 // EOS, either side longer than max_len) gives way to the sentence's
 // deterministic segmentation, which the plan and the filter admitted.
+// With masking, sampling_seed also decides the masks.
 Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices,
-              const SubwordSampling& sampling = {}, uint64_t sampling_seed = 0);
+              const SubwordSampling& sampling = {}, uint64_t sampling_seed = 0, const TokenMasking& masking = {});
 
 struct DataPosition {
   int64_t epoch = 1;  // from 1
@@ -66,7 +81,7 @@ struct StreamShard {
 class BatchStream {
  public:
   BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t seed, DataPosition start,
-              SubwordSampling sampling = {}, size_t prefetch = 16, StreamShard shard = {});
+              SubwordSampling sampling = {}, size_t prefetch = 16, StreamShard shard = {}, TokenMasking masking = {});
   ~BatchStream();
   BatchStream(const BatchStream&) = delete;
   BatchStream& operator=(const BatchStream&) = delete;
@@ -83,6 +98,7 @@ class BatchStream {
   const ParallelCorpus& corpus_;
   BatchPlan plan_;
   uint64_t seed_;
+  TokenMasking masking_;
   SubwordSampling sampling_;
   size_t capacity_;
   DataPosition position_;  // consumer side
