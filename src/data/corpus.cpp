@@ -14,7 +14,7 @@
 #include "rosetta/error.h"
 #include "rosetta/io/atomic_file.h"
 #include "rosetta/io/stable_hash.h"
-#include "rosetta/model/token_matrix.h"
+#include "rosetta/data/token_matrix.h"
 #include "rosetta/tensor/threads.h"
 
 namespace rosetta {

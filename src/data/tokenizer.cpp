@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "rosetta/error.h"
-#include "rosetta/model/token_matrix.h"
+#include "rosetta/data/token_matrix.h"
 
 namespace rosetta {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "rosetta/data/corpus.h"
-#include "rosetta/model/token_matrix.h"
+#include "rosetta/data/token_matrix.h"
 
 namespace rosetta {
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "rosetta/data/token_matrix.h"
+
 namespace sentencepiece {
 class SentencePieceProcessor;
 }
@@ -26,8 +28,6 @@ struct TokenizerTraining {
   std::vector<std::string> user_symbols = {};  // pieces kept whole, with ids right after the specials ("<mask>": 4)
 };
 
-// The piece a masked language model reads where a word was hidden.
-inline constexpr const char* kMaskPiece = "<mask>";
 
 class Tokenizer {
  public:

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "rosetta/model/model_config.h"
-#include "rosetta/model/token_matrix.h"
+#include "rosetta/data/token_matrix.h"
+#include "rosetta/model/attention_masks.h"
 #include "rosetta/nn/attention.h"
 
 namespace rosetta {

@@ -1,17 +1,20 @@
-// A padded batch of token ids, [rows, cols] row-major, and the attention
-// masks made from it.
+// The special pieces every vocabulary has, and a padded batch of token ids,
+// [rows, cols] row-major: what batches are made of.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "rosetta/tensor/tensor.h"
+#include "rosetta/tensor/shape.h"
 
 namespace rosetta {
 
 // Special token ids, fixed across the project (SentencePiece models are
 // trained with them).
 constexpr int32_t kPadId = 0, kUnkId = 1, kBosId = 2, kEosId = 3;
+// The piece a masked language model reads where a word was hidden (a
+// SentencePiece user symbol: id 4 in the vocabularies Rosetta trains).
+inline constexpr const char* kMaskPiece = "<mask>";
 
 struct TokenMatrix {
   int64_t rows = 0, cols = 0;
@@ -22,10 +25,5 @@ struct TokenMatrix {
   int32_t at(int64_t r, int64_t c) const { return ids[r * cols + c]; }
   Shape shape() const { return {rows, cols}; }
 };
-
-// [B, 1, 1, S]: -inf where the key is padding, else 0.
-Tensor key_padding_mask(const TokenMatrix& tokens, int32_t pad_id);
-// [T, T]: -inf above the diagonal (position t sees positions <= t).
-Tensor causal_mask(int64_t length);
 
 }  // namespace rosetta
