@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "rosetta/model/model_config.h"
+#include "rosetta/config/model_config.h"
 
 namespace rosetta {
 

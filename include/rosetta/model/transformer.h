@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "rosetta/model/model_config.h"
+#include "rosetta/config/model_config.h"
 #include "rosetta/data/token_matrix.h"
 #include "rosetta/model/attention_masks.h"
 #include "rosetta/nn/attention.h"
