@@ -27,6 +27,21 @@ def sinusoid(n, d):
     return pe
 
 
+def initialise(model):
+    """The reference's initialisation, then noise on norms and attention biases."""
+    for n, p in model.named_parameters():
+        if p.dim() > 1 and not n.startswith('emb'):
+            nn.init.xavier_uniform_(p)
+    nn.init.normal_(model.emb.weight, 0.0, D ** -0.5)
+    with torch.no_grad():
+        model.emb.weight[PAD].zero_()
+        # Non-trivial norms and attention biases, so a mix-up of any two shows.
+        for n, p in model.named_parameters():
+            if 'norm' in n or 'in_proj_bias' in n or 'out_proj.bias' in n:
+                p.add_(0.1 * torch.randn_like(p))
+    model.register_buffer('pe', sinusoid(64, D))
+
+
 class Tiny(nn.Module):
     def __init__(s, prenorm):
         super().__init__()
@@ -36,17 +51,7 @@ class Tiny(nn.Module):
         s.encoder = nn.TransformerEncoder(enc, LAYERS, norm=nn.LayerNorm(D) if prenorm else None,
                                           enable_nested_tensor=False)
         s.decoder = nn.TransformerDecoder(dec, LAYERS, norm=nn.LayerNorm(D) if prenorm else None)
-        for n, p in s.named_parameters():
-            if p.dim() > 1 and not n.startswith('emb'):
-                nn.init.xavier_uniform_(p)
-        nn.init.normal_(s.emb.weight, 0.0, D ** -0.5)
-        with torch.no_grad():
-            s.emb.weight[PAD].zero_()
-            # Non-trivial norms and attention biases, so a mix-up of any two shows.
-            for n, p in s.named_parameters():
-                if 'norm' in n or 'in_proj_bias' in n or 'out_proj.bias' in n:
-                    p.add_(0.1 * torch.randn_like(p))
-        s.register_buffer('pe', sinusoid(64, D))
+        initialise(s)
 
     def embed(s, x):
         return s.emb(x) * math.sqrt(D) + s.pe[:x.size(1)]
@@ -68,16 +73,7 @@ class TinyLM(nn.Module):
         layer = nn.TransformerEncoderLayer(D, H, FF, 0.0, batch_first=True, norm_first=prenorm)
         setattr(s, stack, nn.TransformerEncoder(layer, LAYERS, norm=nn.LayerNorm(D) if prenorm else None,
                                                 enable_nested_tensor=False))
-        for n, p in s.named_parameters():
-            if p.dim() > 1 and not n.startswith('emb'):
-                nn.init.xavier_uniform_(p)
-        nn.init.normal_(s.emb.weight, 0.0, D ** -0.5)
-        with torch.no_grad():
-            s.emb.weight[PAD].zero_()
-            for n, p in s.named_parameters():
-                if 'norm' in n or 'in_proj_bias' in n or 'out_proj.bias' in n:
-                    p.add_(0.1 * torch.randn_like(p))
-        s.register_buffer('pe', sinusoid(64, D))
+        initialise(s)
 
     def forward(s, tokens):
         T = tokens.size(1)
