@@ -93,7 +93,7 @@ std::string panel(const std::vector<Line>& lines, double y0, const std::string& 
 
 std::string progress_svg(const ProgressData& d) {
   double max_step = 1;
-  for (const auto* s : {&d.train_loss, &d.valid_loss, &d.valid_bleu, &d.learning_rate})
+  for (const auto* s : {&d.train_loss, &d.valid_loss, &d.valid_score, &d.learning_rate})
     if (!s->empty()) max_step = std::max(max_step, s->back().first);
   const double height = kHeader + 3 * kPanel;
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", kWidth) + "\" height=\"" +
@@ -102,7 +102,8 @@ std::string progress_svg(const ProgressData& d) {
          escape(d.title) + "</text>\n";
   out += panel({{&d.train_loss, "train loss", "#1f77b4"}, {&d.valid_loss, "valid loss", "#ff7f0e"}}, kHeader,
                "loss (label-smoothed cross-entropy)", max_step, "%.2f");
-  out += panel({{&d.valid_bleu, "valid BLEU", "#d62728"}}, kHeader + kPanel, "validation BLEU", max_step, "%.3g");
+  out += panel({{&d.valid_score, "valid " + d.score_name, "#d62728"}}, kHeader + kPanel, "validation " + d.score_name,
+               max_step, "%.3g");
   out += panel({{&d.learning_rate, "rate", "#2ca02c"}}, kHeader + 2 * kPanel, "learning rate", max_step,
                "%.1e");
   return out + "</svg>\n";

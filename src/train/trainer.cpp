@@ -581,6 +581,7 @@ ValidationResult Trainer::validate(const std::string& kind) {
     append_metrics(json_line(line));
     if (kind == "valid") {
       plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
+      plot_.valid_score.emplace_back(static_cast<double>(step_), std::exp(r.nll));
       write_plot();
     }
     return r;
@@ -615,7 +616,7 @@ ValidationResult Trainer::validate(const std::string& kind) {
                             {"elapsed_sec", elapsed()}}));
   if (kind == "valid") {
     plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
-    plot_.valid_bleu.emplace_back(static_cast<double>(step_), r.bleu);
+    plot_.valid_score.emplace_back(static_cast<double>(step_), r.bleu);
     write_plot();
   }
   return r;
@@ -645,7 +646,8 @@ void Trainer::reload_plot_points() {
       plot_.learning_rate.emplace_back(step, json_field(line, "lr"));
     } else if (type == "valid") {
       plot_.valid_loss.emplace_back(step, json_field(line, "valid_loss"));
-      plot_.valid_bleu.emplace_back(step, json_field(line, "valid_bleu"));
+      plot_.valid_score.emplace_back(
+          step, monolingual_ ? std::exp(json_field(line, "valid_nll")) : json_field(line, "valid_bleu"));
     }
   }
 }
@@ -654,6 +656,7 @@ void Trainer::write_plot() {
   if (!group_.is_root()) return;
   plot_.title = concat(fs::path(run_.root()).filename().string(), ": ", step_, " updates, epoch ", epoch_, ", ",
                        duration_text(elapsed()));
+  if (monolingual_) plot_.score_name = "perplexity";
   write_file_atomically(run_.path("progress.svg"), progress_svg(plot_));
 }
 

@@ -117,7 +117,7 @@ TEST(RunOutputs, TimeBudgetScheduleIsPlannedOnceAndResumesBitForBit) {
 TEST(ProgressPlot, ASinglePointStillShowsAndTextIsEscaped) {
   ProgressData d;
   d.title = "run <a&b>";
-  d.valid_bleu = {{100, 12.5}};
+  d.valid_score = {{100, 12.5}};
   const std::string svg = progress_svg(d);
   EXPECT_EQ(count(svg, "<circle"), 1);
   EXPECT_NE(svg.find("run &lt;a&amp;b&gt;"), std::string::npos);

@@ -1,5 +1,6 @@
 // An SVG picture of a run, rewritten at each validation and at the end:
-// training and validation loss on one panel, validation BLEU on a second,
+// training and validation loss on one panel, the validation score (BLEU, or
+// a language model's perplexity) on a second,
 // the learning rate on a third, against updates, with markers at every
 // point and a title naming the run, its updates and its time.
 #pragma once
@@ -14,7 +15,8 @@ using Series = std::vector<std::pair<double, double>>;  // (step, value)
 
 struct ProgressData {
   std::string title;
-  Series train_loss, valid_loss, valid_bleu, learning_rate;
+  std::string score_name = "BLEU";  // what valid_score holds
+  Series train_loss, valid_loss, valid_score, learning_rate;
 };
 
 std::string progress_svg(const ProgressData& data);
