@@ -368,9 +368,13 @@ ParallelCorpus ParallelCorpus::load(const CorpusPaths& paths, const Vocabularies
       ++stats.kept;
     }
   }
-  spdlog::info("corpus {}: {} lines, kept {}, dropped {} empty, {} over {} tokens, {} with length ratio over {}",
-               label, stats.lines, stats.kept, stats.empty, stats.too_long, filter.max_len,
-               stats.bad_ratio, filter.max_length_ratio);
+  if (mono)
+    spdlog::info("corpus {}: {} lines, kept {}, dropped {} empty, {} over {} tokens", label, stats.lines, stats.kept,
+                 stats.empty, stats.too_long, filter.max_len);
+  else
+    spdlog::info("corpus {}: {} lines, kept {}, dropped {} empty, {} over {} tokens, {} with length ratio over {}",
+                 label, stats.lines, stats.kept, stats.empty, stats.too_long, filter.max_len, stats.bad_ratio,
+                 filter.max_length_ratio);
   // Vectors grown by doubling hold up to twice their tokens: training keeps
   // the corpus beside its activations, so give the slack back.
   corpus.src_.shrink_to_fit();

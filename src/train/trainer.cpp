@@ -763,8 +763,8 @@ TrainResult Trainer::run() {
   const BatchPlan plan = make_batches(train_corpus_, t.batch_tokens, t.seed);
   plan_ = plan_records(plan.size());
   check_plan(plan_);
-  spdlog::info("model: {} parameters; training: {} pairs in {} batches an epoch; {} threads", model_->parameter_count(),
-               train_corpus_.size(), plan.size(), num_threads());
+  spdlog::info("model: {} parameters; training: {} {} in {} batches an epoch; {} threads", model_->parameter_count(),
+               train_corpus_.size(), monolingual_ ? "sentences" : "pairs", plan.size(), num_threads());
   const SubwordSampling sampling{config_.vocab.sampling, config_.vocab.sampling_alpha, &vocabularies_, t.batch_tokens,
                                  config_.data.max_len};
   stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling, 16,
