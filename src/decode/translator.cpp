@@ -20,6 +20,7 @@ Translator::Translator(const Transformer& model, const Vocabularies& vocabularie
       max_source_tokens_(max_source_tokens) {
   check(!model.decoder_only(), "a language model (model.type: decoder_only) does not translate: use rosetta generate "
         "or rosetta score");
+  check(!model.encoder_only(), "a masked language model (model.type: encoder_only) does not translate: use rosetta fill");
   check(batch_size >= 1, "translation batch size must be at least 1");
   check(vocabularies.source->vocab_size() <= model.config().src_vocab_size, "the source vocabulary has ",
         vocabularies.source->vocab_size(), " pieces but the model only ", model.config().src_vocab_size);
