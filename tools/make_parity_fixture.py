@@ -152,21 +152,9 @@ def main():
         loss = F.cross_entropy(logits.view(-1, V), tgt_out.view(-1), ignore_index=PAD,
                                label_smoothing=0.1)
         loss.backward()
-        path = os.path.join(here, '..', 'tests', 'fixtures', f'parity_{norm}.txt')
-        with open(path, 'w') as out:
-            out.write(f'# written by tools/make_parity_fixture.py (torch {torch.__version__})\n')
-            out.write(f'config {V} {D} {H} {FF} {LAYERS} {norm}\n')
-            for tag, m in (('src', src), ('tgt_in', tgt_in), ('tgt_out', tgt_out)):
-                out.write(f'tokens {tag} {m.size(0)} {m.size(1)}\n')
-                out.write(' '.join(str(v) for v in m.view(-1).tolist()) + '\n')
-            for n, p in model.named_parameters():
-                for rn, t in rosetta_names(n, p):
-                    write_tensor(out, 'param', rn, t)
-                for rn, t in rosetta_names(n, p.grad):
-                    write_tensor(out, 'grad', rn, t)
-            write_tensor(out, 'logits', 'logits', logits)
-            out.write(f'loss {loss.item():.9g}\n')
-        print('wrote', os.path.normpath(path))
+        write_fixture(os.path.join(here, '..', 'tests', 'fixtures', f'parity_{norm}.txt'), model,
+                      f'config {V} {D} {H} {FF} {LAYERS} {norm}',
+                      (('src', src), ('tgt_in', tgt_in), ('tgt_out', tgt_out)), logits, loss)
 
 
 if __name__ == '__main__':
