@@ -22,6 +22,7 @@ std::vector<double> sampling_distribution(const float* log_probs, int64_t vocab,
   double sum = 0;
   for (double& x : p) sum += x = std::exp(x - top);
   for (double& x : p) x /= sum;
+  if (options.top_k <= 0 && options.top_p >= 1) return p;  // no cut: no need to order the vocabulary
   // Most likely first (ties by id, so the cut is reproducible).
   std::vector<int32_t> order(static_cast<size_t>(vocab));
   std::iota(order.begin(), order.end(), 0);
