@@ -34,10 +34,12 @@ if [ -d "$run_dir" ]; then
          "tools/quickstart.sh --fresh starts over"
   fi
 fi
-build/rosetta train --config configs/quickstart.yaml --data-root data
-# The model a user should use: the best on validation (configs/quickstart.yaml says why), else the newest.
-checkpoint="$run_dir/best.ckpt"
-[ -f "$checkpoint" ] || checkpoint=$(ls "$run_dir"/checkpoints/step-*.ckpt | sort -V | tail -n 1)
+summary=$(build/rosetta train --config configs/quickstart.yaml --data-root data | tail -n 1)
+echo "$summary"
+# The model to use, as the run names it: the better of best.ckpt and final.ckpt
+# (the mean of the last checkpoints) on validation.
+checkpoint=$(sed -n 's/.*"model_checkpoint":"\([^"]*\)".*/\1/p' <<<"$summary")
+[ -n "$checkpoint" ] || { echo "quickstart: the training summary names no model: $summary" >&2; exit 1; }
 echo "quickstart: translating test_2016_flickr with $checkpoint"
 build/rosetta translate --model "$checkpoint" --input data/multi30k/test_2016_flickr.en \
   --output "$run_dir/test_2016_flickr.hyp.de" --beam-size 5 --threads 2

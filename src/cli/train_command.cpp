@@ -66,7 +66,8 @@ void run(const TrainOptions& o) {
                           {"last_checkpoint", r.last_checkpoint},
                           {"best_checkpoint", r.best_checkpoint},
                           {"final_checkpoint", r.final_checkpoint},
-                          {"final_valid_bleu", r.final_bleu}})
+                          {"final_valid_bleu", r.final_bleu},
+                          {"model_checkpoint", r.model_checkpoint}})
             << std::endl;
 }
 

@@ -13,10 +13,8 @@
 
 #include "rosetta/data/batcher.h"
 #include "rosetta/data/text_file.h"
-#include "rosetta/decode/translator.h"
 #include "rosetta/dist/process_group.h"
 #include "rosetta/error.h"
-#include "rosetta/eval/bleu.h"
 #include "rosetta/io/atomic_file.h"
 #include "rosetta/io/stable_hash.h"
 #include "rosetta/json.h"
@@ -31,6 +29,7 @@
 #include "rosetta/train/replicas.h"
 #include "rosetta/train/run_folder.h"
 #include "rosetta/train/stop_signal.h"
+#include "rosetta/train/validation.h"
 
 namespace rosetta {
 
@@ -73,14 +72,6 @@ class ProgressLine {
 // checksums (and before each checkpoint): a replica that drifted stops the run.
 constexpr int64_t kReplicaCheckEvery = 200;
 
-struct ValidationResult {
-  double loss = 0, nll = 0, bleu = -1;
-  double accuracy = -1;  // a masked language model's: share of masked pieces predicted right
-  std::string signature;
-  // Higher is better: BLEU for a translation model, -nll for a language model.
-  double score(bool language_model) const { return language_model ? -nll : bleu; }
-};
-
 class Trainer {
  public:
   Trainer(const Config& config, const TrainHooks& hooks) : config_(config), hooks_(hooks), run_(config.train.run_dir) {}
@@ -100,7 +91,7 @@ class Trainer {
   // Writes a step checkpoint and prunes old ones; returns what it wrote.
   Checkpoint save_checkpoint_now();
   bool train_update();  // false when the update was skipped (non-finite)
-  // kind: "valid" at an interval, "final" for final.ckpt (not plotted).
+  // kind: "valid" at an interval, "final" for final.ckpt (plotted as a point apart).
   ValidationResult validate(const std::string& kind = "valid");
   TokenMasking masking() const;  // a masked language model's; off for the others
   void log_progress(double loss, double nll, double grad_norm, float lr);
@@ -109,6 +100,8 @@ class Trainer {
   void write_plot();
   // final.ckpt: the mean of the last train.average_last checkpoints, validated.
   void write_final_average(TrainResult& result);
+  // The better of best.ckpt and final.ckpt on validation; unvalidated, final.ckpt, else the last checkpoint.
+  std::string model_to_use(const TrainResult& result) const;
   // signalled: a stop signal reached this process (or, from the root's view, any).
   std::string stop_reason(bool signalled) const;
   // The stop reason every process agrees on: the root's clock decides, and a
@@ -143,13 +136,13 @@ class Trainer {
   std::unique_ptr<Transformer> model_;
   std::unique_ptr<Adam> adam_;
   std::unique_ptr<ExponentialAverage> ema_;
-  ParallelCorpus train_corpus_, valid_corpus_;
+  ParallelCorpus train_corpus_;
+  ValidationSet valid_;
   bool have_valid_ = false;
   // A language model (decoder_only) or masked language model (encoder_only):
   // one text, validated by perplexity instead of BLEU.
   const bool monolingual_ = config_.model.type != ModelType::encoder_decoder;
   const bool masked_ = config_.model.type == ModelType::encoder_only;
-  std::vector<std::string> valid_src_, valid_ref_;
   std::unique_ptr<BatchStream> stream_;
   std::unique_ptr<GradientSum> gradients_;
   dist::ProcessGroup& group_ = dist::world();
@@ -163,6 +156,7 @@ class Trainer {
   int64_t nonfinite_in_row_ = 0;
   double elapsed_before_ = 0;
   int64_t planned_updates_ = 0;  // plans_from_time(): the schedule's end, 0 until planned
+  double final_score_ = std::nan("");  // final.ckpt's validation score (as best_bleu_), NaN: none
   int64_t saved_step_ = -1;      // the step of the newest checkpoint written or resumed from
   std::map<std::string, std::string> plan_;             // this run's plan records
   std::map<std::string, std::string> resumed_plan_;     // the checkpoint's, when resuming
@@ -221,12 +215,12 @@ void Trainer::load_data() {
                                        config_.vocab.sampling);
   have_valid_ = config_.data.valid.monolingual() || (!config_.data.valid.src.empty() && !config_.data.valid.tgt.empty());
   if (have_valid_ && monolingual_) {
-    valid_corpus_ = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
+    valid_.corpus = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
   } else if (have_valid_) {
     // Validation loss on the pairs that fit; BLEU on every line, as a user scores.
-    valid_corpus_ = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
-    valid_src_ = read_lines(config_.data.valid.src);
-    valid_ref_ = read_lines(config_.data.valid.tgt);
+    valid_.corpus = ParallelCorpus::load(config_.data.valid, vocabularies_, {config_.data.max_len, 0}, run_.path("cache"), false);
+    valid_.sources = read_lines(config_.data.valid.src);
+    valid_.references = read_lines(config_.data.valid.tgt);
   }
   if (group_.is_root()) group_.barrier();
 }
@@ -503,23 +497,6 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
   window_updates_ = 0;
 }
 
-namespace {
-
-// Masked pieces (tgt_out not padding) whose most likely prediction is right.
-int64_t correct_predictions(const Transformer& model, const Batch& batch) {
-  const Tensor logits = model.forward(batch.src, batch.tgt_in, nullptr).value();  // [B, S, V]
-  const int64_t vocab = logits.dim(2);
-  int64_t correct = 0;
-  for (size_t i = 0; i < batch.tgt_out.ids.size(); ++i) {
-    if (batch.tgt_out.ids[i] == kPadId) continue;
-    const float* row = logits.data() + static_cast<int64_t>(i) * vocab;
-    correct += std::max_element(row, row + vocab) - row == batch.tgt_out.ids[i];
-  }
-  return correct;
-}
-
-}  // namespace
-
 TokenMasking Trainer::masking() const {
   if (!masked_) return {};
   const int32_t mask_id = vocabularies_.source->id_of(kMaskPiece);
@@ -536,89 +513,37 @@ TokenMasking Trainer::masking() const {
 
 ValidationResult Trainer::validate(const std::string& kind) {
   progress_.clear();
-  NoGradGuard no_grad;
   const auto start = Clock::now();
+  if (ema_) ema_->swap_into(model_->named_parameters());  // the EMA weights are the ones validated
+  const ValidationResult r = validate_model(*model_, vocabularies_, valid_, config_, masking(), group_);
   if (ema_) ema_->swap_into(model_->named_parameters());
-  ValidationResult r;
-  // With several processes each takes every processes-th batch and a share of
-  // the sentences to translate; the sums run in batch order as in one process.
-  const int64_t processes = group_.size(), rank = group_.rank();
-  const BatchPlan batches = make_batches(valid_corpus_, config_.train.batch_tokens, 0);
-  const TokenMasking masks = masking();  // the same masks at every validation: batch b's seed is b
-  constexpr size_t kStride = 4;         // loss and nll sums, tokens, masked pieces predicted right
-  std::vector<double> mine(kStride * batches.size(), 0.0);
-  for (size_t b = rank; b < batches.size(); b += processes) {
-    const Batch batch = collate(valid_corpus_, batches[b], {}, b, masks);
-    double nll = 0;
-    Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, config_.train.label_smoothing, nullptr, &nll);
-    mine[kStride * b] = loss.value().item() * batch.target_tokens;
-    mine[kStride * b + 1] = nll * batch.target_tokens;
-    mine[kStride * b + 2] = static_cast<double>(batch.target_tokens);
-    if (masked_) mine[kStride * b + 3] = static_cast<double>(correct_predictions(*model_, batch));
-  }
-  const std::vector<double> all = group_.all_gather(mine);
-  double loss_sum = 0, nll_sum = 0, tokens = 0, correct = 0;
-  for (size_t b = 0; b < batches.size(); ++b) {
-    const size_t at = (b % processes) * mine.size() + kStride * b;
-    loss_sum += all[at];
-    nll_sum += all[at + 1];
-    tokens += all[at + 2];
-    correct += all[at + 3];
-  }
-  r.loss = tokens ? loss_sum / tokens : 0;
-  r.nll = tokens ? nll_sum / tokens : 0;
-  if (masked_) r.accuracy = tokens ? correct / tokens : 0;
-  if (monolingual_) {  // perplexity is the measure; there is nothing to translate
-    if (ema_) ema_->swap_into(model_->named_parameters());
-    spdlog::info("{} step {}: loss {:.4f} ppl {:.2f}{} in {:.1f}s", kind == "final" ? "final.ckpt validation" : "validation",
-                 step_, r.loss, std::exp(r.nll),
-                 masked_ ? fmt::format(" masked-piece accuracy {:.2f}%", 100 * r.accuracy) : std::string(),
-                 std::chrono::duration<double>(Clock::now() - start).count());
-    Json line = {{"type", kind},         {"step", step_},          {"epoch", epoch_},    {"valid_loss", r.loss},
-                 {"valid_nll", r.nll}, {"valid_ppl", std::exp(r.nll)}};
-    if (masked_) line["valid_accuracy"] = r.accuracy;
-    line["elapsed_sec"] = elapsed();
-    append_metrics(json_line(line));
-    if (kind == "valid") {
-      plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
-      plot_.valid_score.emplace_back(static_cast<double>(step_), std::exp(r.nll));
-      write_plot();
-    }
-    return r;
-  }
-  SearchOptions search{.beam_size = config_.train.valid_beam_size, .length_penalty = config_.decode.length_penalty,
-                       .max_length_a = config_.decode.max_length_a, .max_length_b = config_.decode.max_length_b};
-  Translator translator(*model_, vocabularies_, search, config_.decode.batch_size, config_.data.max_len);
-  const size_t lines = valid_src_.size();
-  const std::vector<std::string> my_lines(valid_src_.begin() + lines * rank / processes,
-                                          valid_src_.begin() + lines * (rank + 1) / processes);
-  std::vector<std::string> hypotheses;
-  for (const std::string& packed : group_.all_gather(pack_strings(translator.translate_best(my_lines))))
-    for (std::string& line : unpack_strings(packed)) hypotheses.push_back(std::move(line));
-  if (ema_) ema_->swap_into(model_->named_parameters());
-  const BleuResult bleu = corpus_bleu(hypotheses, {valid_ref_});
-  r.bleu = bleu.score;
-  r.signature = bleu.signature;
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  spdlog::info("{} step {}: loss {:.4f} ppl {:.2f} BLEU {:.2f} ({}) in {:.1f}s",
-               kind == "final" ? "final.ckpt validation" : "validation", step_, r.loss, std::exp(r.nll), r.bleu,
-               bleu.signature, seconds);
-  for (int64_t i = 0; i < std::min<int64_t>(config_.train.valid_samples, static_cast<int64_t>(valid_src_.size())); ++i)
-    spdlog::info("  sample {}: {} => {} (reference: {})", i + 1, valid_src_[i], hypotheses[i], valid_ref_[i]);
-  append_metrics(json_line({{"type", kind},
-                            {"step", step_},
-                            {"epoch", epoch_},
-                            {"valid_loss", r.loss},
-                            {"valid_nll", r.nll},
-                            {"valid_ppl", std::exp(r.nll)},
-                            {"valid_bleu", r.bleu},
-                            {"bleu_signature", r.signature},
-                            {"elapsed_sec", elapsed()}}));
+  std::string scores = fmt::format("loss {:.4f} ppl {:.2f}", r.loss, std::exp(r.nll));
+  if (masked_) scores += fmt::format(" masked-piece accuracy {:.2f}%", 100 * r.accuracy);
+  if (!monolingual_) scores += fmt::format(" BLEU {:.2f} ({})", r.bleu, r.signature);
+  spdlog::info("{} step {}: {} in {:.1f}s", kind == "final" ? "final.ckpt validation" : "validation", step_, scores,
+               seconds);
+  const size_t samples = std::min<size_t>(static_cast<size_t>(config_.train.valid_samples), r.hypotheses.size());
+  for (size_t i = 0; i < samples; ++i)
+    spdlog::info("  sample {}: {} => {} (reference: {})", i + 1, valid_.sources[i], r.hypotheses[i],
+                 valid_.references[i]);
+  Json line = {{"type", kind},       {"step", step_},         {"epoch", epoch_},
+               {"valid_loss", r.loss}, {"valid_nll", r.nll}, {"valid_ppl", std::exp(r.nll)}};
+  if (masked_) line["valid_accuracy"] = r.accuracy;
+  if (!monolingual_) {
+    line["valid_bleu"] = r.bleu;
+    line["bleu_signature"] = r.signature;
+  }
+  line["elapsed_sec"] = elapsed();
+  append_metrics(json_line(line));
+  const double score = monolingual_ ? std::exp(r.nll) : r.bleu;
   if (kind == "valid") {
     plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
-    plot_.valid_score.emplace_back(static_cast<double>(step_), r.bleu);
-    write_plot();
+    plot_.valid_score.emplace_back(static_cast<double>(step_), score);
+  } else {
+    plot_.final_score.emplace_back(static_cast<double>(step_), score);
   }
+  write_plot();
   return r;
 }
 
@@ -634,6 +559,9 @@ double json_field(const Json& line, const char* key) {
 
 void Trainer::reload_plot_points() {
   if (!group_.is_root()) return;
+  const auto score_of = [&](const Json& line) {
+    return monolingual_ ? std::exp(json_field(line, "valid_nll")) : json_field(line, "valid_bleu");
+  };
   std::ifstream in(run_.path("metrics.jsonl"));
   for (std::string text; std::getline(in, text);) {
     const Json line = Json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -646,8 +574,10 @@ void Trainer::reload_plot_points() {
       plot_.learning_rate.emplace_back(step, json_field(line, "lr"));
     } else if (type == "valid") {
       plot_.valid_loss.emplace_back(step, json_field(line, "valid_loss"));
-      plot_.valid_score.emplace_back(
-          step, monolingual_ ? std::exp(json_field(line, "valid_nll")) : json_field(line, "valid_bleu"));
+      plot_.valid_score.emplace_back(step, score_of(line));
+    } else if (type == "final") {  // an earlier end of this run (raised limits go on from it)
+      plot_.final_score.emplace_back(step, score_of(line));
+      final_score_ = monolingual_ ? -json_field(line, "valid_nll") : json_field(line, "valid_bleu");
     }
   }
 }
@@ -678,6 +608,14 @@ void Trainer::write_final_average(TrainResult& result) {
   broadcast_parameters();
   const ValidationResult v = validate("final");
   result.final_bleu = v.bleu;
+  final_score_ = v.score(monolingual_);
+}
+
+std::string Trainer::model_to_use(const TrainResult& result) const {
+  const bool best = !result.best_checkpoint.empty(), final = !result.final_checkpoint.empty();
+  if (final && best && std::isfinite(final_score_)) return final_score_ >= best_bleu_ ? result.final_checkpoint : result.best_checkpoint;
+  if (best) return result.best_checkpoint;
+  return final ? result.final_checkpoint : result.last_checkpoint;
 }
 
 void Trainer::plan_updates() {
@@ -755,7 +693,7 @@ TrainResult Trainer::run() {
   if (!resumed_from_.empty()) reload_plot_points();
   if (group_.distributed()) {
     std::string valid_text;
-    for (const auto* lines : {&valid_src_, &valid_ref_})
+    for (const auto* lines : {&valid_.sources, &valid_.references})
       for (const std::string& line : *lines) valid_text += line + "\n";
     check_processes_agree(group_, {{"training data", hex64(train_corpus_.fingerprint())},
                                    {"validation data", have_valid_ ? stable_hash_hex(valid_text) : "none"}});
@@ -813,10 +751,12 @@ TrainResult Trainer::run() {
   if (reason != "signal") {
     int64_t kept = step_ == first_step && fs::exists(run_.path("final.ckpt")) ? 1 : 0;
     group_.broadcast(std::span<int64_t>(&kept, 1));  // the root's folder decides
-    if (kept)
-      result.final_checkpoint = run_.path("final.ckpt");  // nothing trained since it was written
-    else
+    if (kept) {  // nothing trained since it was written: its score is the metrics' last "final" line
+      result.final_checkpoint = run_.path("final.ckpt");
+      if (!monolingual_ && std::isfinite(final_score_)) result.final_bleu = final_score_;
+    } else {
       write_final_average(result);
+    }
   }
   const EngineStats engine = engine_stats();
   spdlog::info("stopped ({}) at step {}, epoch {}, after {}; tensors: peak {} MiB, {} MiB cached; {} oneDNN primitives",
@@ -833,6 +773,8 @@ TrainResult Trainer::run() {
   result.last_loss = last_loss_;
   result.last_checkpoint = last_checkpoint_;
   result.best_checkpoint = fs::exists(run_.best_path()) ? run_.best_path() : "";
+  result.model_checkpoint = model_to_use(result);
+  if (group_.is_root()) spdlog::info("the model to use: {}", result.model_checkpoint);
   result.stop_reason = reason;
   return result;
 }

@@ -66,6 +66,21 @@ TEST(RunOutputs, FinalCheckpointIsTheMeanOfTheLastOnesAndIsValidated) {
   }
   EXPECT_GT(checked, 5);
   EXPECT_EQ(count(read_file(dir.path("run/metrics.jsonl")), "\"type\":\"final\""), 1);
+  EXPECT_EQ(r.model_checkpoint, r.final_checkpoint);  // validated, and no best.ckpt to compare with
+}
+
+TEST(RunOutputs, TheModelToUseIsTheBetterOfBestAndFinalOnValidation) {
+  TempDir dir;
+  const std::vector<std::string> settings = {"train.max_steps=6", "train.save_every=2", "train.valid_every=2",
+                                             "train.keep_last=3", "train.average_last=3"};
+  const TrainResult r = train(tiny_config(dir, settings));
+  ASSERT_FALSE(r.best_checkpoint.empty());
+  ASSERT_GE(r.final_bleu, 0.0);
+  EXPECT_EQ(r.model_checkpoint, r.final_bleu >= r.best_bleu ? r.final_checkpoint : r.best_checkpoint);
+  // Run again with nothing to train: final.ckpt is kept, and its score read back from metrics.jsonl.
+  const TrainResult again = train(tiny_config(dir, settings));
+  EXPECT_EQ(again.final_bleu, r.final_bleu);
+  EXPECT_EQ(again.model_checkpoint, r.model_checkpoint);
 }
 
 TEST(RunOutputs, EveryRunEndsWithAPictureThatKeepsEarlierPointsAfterAResume) {
@@ -122,6 +137,20 @@ TEST(ProgressPlot, ASinglePointStillShowsAndTextIsEscaped) {
   EXPECT_EQ(count(svg, "<circle"), 1);
   EXPECT_NE(svg.find("run &lt;a&amp;b&gt;"), std::string::npos);
   EXPECT_EQ(svg.find("<a&b>"), std::string::npos);
+}
+
+TEST(ProgressPlot, AxesHaveRoundTicksAndFinalCheckpointIsAPointApart) {
+  ProgressData d;
+  d.train_loss = {{100, 7.9}, {4196, 2.34}};
+  d.valid_score = {{1000, 25.1}, {4196, 38.7}};
+  d.final_score = {{4196, 39.2}};
+  const std::string svg = progress_svg(d);
+  for (const char* tick : {">0</text>", ">1000</text>", ">2000</text>", ">3000</text>", ">4000</text>"})
+    EXPECT_NE(svg.find(tick), std::string::npos) << tick;
+  EXPECT_EQ(svg.find(">1049</text>"), std::string::npos);  // not the step range cut in quarters
+  EXPECT_EQ(count(svg, "fill=\"white\" stroke="), 1);      // final.ckpt: one ringed marker
+  EXPECT_NE(svg.find("final.ckpt 39.2"), std::string::npos);
+  EXPECT_EQ(count(svg, "<polyline"), 2);  // train loss and validation BLEU; no line through the lone point
 }
 
 }  // namespace

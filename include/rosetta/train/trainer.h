@@ -25,6 +25,9 @@ struct TrainResult {
   std::string last_checkpoint, best_checkpoint;
   std::string final_checkpoint;  // the average of the last train.average_last checkpoints, when written
   double final_bleu = -1;        // its validation BLEU (-1: not validated)
+  // The model to use: the better of best_checkpoint and final_checkpoint on
+  // validation (final on a tie); unvalidated, final_checkpoint, else the last.
+  std::string model_checkpoint;
   std::string stop_reason;   // "max_steps", "max_time", "max_epochs", "early_stopping", "signal"
 };
 
