@@ -127,15 +127,6 @@ void round_to_bf16(const float* src, uint16_t* dst, int64_t n);
 void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y);
 void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx);
 
-// A sublayer's residual connection, fused (kernels/cpu/residual.cpp):
-// s = x + dropout(f) with dropout_forward's mask for key (p = 0: none); x, f
-// and s contiguous and of one shape.
-void dropout_add(const Tensor& x, const Tensor& f, float p, uint64_t key, Tensor& s);
-// The same and, for post-norm, y = layer_norm(s) over the last axis with the
-// row statistics layer_norm_backward reads (mean and biased variance of s).
-void dropout_add_layer_norm(const Tensor& x, const Tensor& f, float p, uint64_t key, const Tensor& gain,
-                            const Tensor& bias, float eps, Tensor& s, Tensor& y, Tensor& mean, Tensor& variance);
-
 // Label-smoothed cross-entropy over rows of logits [N, V]. Per row:
 // (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v]; rows whose target
 // is ignore_id count nothing. Returns the summed loss and the summed plain

@@ -21,9 +21,14 @@ nn::FeedForward::Activation ffn_activation(const ModelConfig& c) {
 template <typename Sublayer>
 Var residual_block(const ModelConfig& c, const Var& x, const nn::LayerNorm& norm, Rng* rng,
                    Sublayer f) {
-  // One op each (dropout, sum and, post-norm, the norm in one pass).
-  if (c.norm == NormPosition::pre) return ops::residual(x, f(norm.forward(x)), c.dropout, rng);
-  return norm.forward_residual(x, f(x), c.dropout, rng);
+  if (c.norm == NormPosition::pre) {
+    Var out = f(norm.forward(x));
+    if (rng) out = ops::dropout(out, c.dropout, *rng);
+    return ops::add(x, out);
+  }
+  Var out = f(x);
+  if (rng) out = ops::dropout(out, c.dropout, *rng);
+  return norm.forward(ops::add(x, out));
 }
 
 Tensor embedding_table(const ModelConfig& c, int64_t rows, Rng& rng) {

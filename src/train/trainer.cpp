@@ -586,7 +586,8 @@ void Trainer::write_plot() {
   if (!group_.is_root()) return;
   plot_.title = concat(fs::path(run_.root()).filename().string(), ": ", step_, " updates, epoch ", epoch_, ", ",
                        duration_text(elapsed()));
-  if (monolingual_) plot_.score_name = "perplexity";
+  const int64_t beam = config_.train.valid_beam_size;
+  plot_.score_name = monolingual_ ? "perplexity" : beam == 1 ? "BLEU (greedy)" : fmt::format("BLEU (beam {})", beam);
   write_file_atomically(run_.path("progress.svg"), progress_svg(plot_));
 }
 

@@ -255,25 +255,6 @@ TEST(DropoutValues, MaskDoesNotDependOnThreadCount) {
   EXPECT_EQ(one, two);
 }
 
-// The fused residual ops against the separate ones (same dropout key drawn
-// from the same seed): the same elements drop; the norm agrees to fp32 rounding.
-TEST(ResidualValues, FusedOpsEqualDropoutAddAndLayerNorm) {
-  Var x(testing::random_tensor({7, 33}, 70, -2, 2)), f(testing::random_tensor({7, 33}, 71, -3, 3));
-  Var gain(testing::random_tensor({33}, 72, 0.5, 1.5)), bias(testing::random_tensor({33}, 73, -1, 1));
-  Rng a(9), b(9);
-  const Var separate = ops::add(x, ops::dropout(f, 0.4f, a));
-  EXPECT_EQ(ops::residual(x, f, 0.4f, &b).value().to_vector(), separate.value().to_vector());
-  EXPECT_EQ(a.state(), b.state());  // one key drawn, as dropout draws it
-  Rng c(9), d(9);
-  const auto unfused = ops::layer_norm(ops::add(x, ops::dropout(f, 0.4f, d)), gain, bias, 1e-5f).value().to_vector();
-  expect_near(ops::residual_layer_norm(x, f, 0.4f, &c, gain, bias, 1e-5f).value().to_vector(),
-              std::vector<double>(unfused.begin(), unfused.end()), 1e-5);
-  Rng untouched(3);
-  const uint64_t before = untouched.state();
-  EXPECT_EQ(ops::residual(x, f, 0.0f, &untouched).value().to_vector(), ops::add(x, f).value().to_vector());
-  EXPECT_EQ(untouched.state(), before);  // p = 0 draws nothing, as dropout(p = 0)
-}
-
 TEST(EmbeddingValues, GathersRowsAndSkipsThePaddingRowGradient) {
   Var table(Tensor::from_vector({3, 2}, {0, 0, 1, 2, 3, 4}), true);
   Var out = ops::embedding(table, {2, 0, 1, 2}, {2, 2}, 0);

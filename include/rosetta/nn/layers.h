@@ -42,10 +42,6 @@ class LayerNorm : public Module {
  public:
   LayerNorm(int64_t width, float eps);
   Var forward(const Var& x) const { return ops::layer_norm(x, gain_, bias_, eps_); }
-  // norm(x + dropout(f)): a post-norm sublayer's residual and norm as one op.
-  Var forward_residual(const Var& x, const Var& f, float p, Rng* rng) const {
-    return ops::residual_layer_norm(x, f, p, rng, gain_, bias_, eps_);
-  }
 
  private:
   Var gain_, bias_;

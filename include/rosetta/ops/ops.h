@@ -45,14 +45,6 @@ Var layer_norm(const Var& x, const Var& gain, const Var& bias, float eps = 1e-5f
 // the identity when p == 0. Draws one key from rng per call.
 Var dropout(const Var& x, float p, Rng& rng);
 
-// ---- residual connections (residual.cpp) --------------------------------
-// x + dropout(f) as one op (f of x's shape); rng null or p == 0: x + f. A key
-// is drawn from rng as dropout() draws it, so the same elements drop.
-Var residual(const Var& x, const Var& f, float p, Rng* rng);
-// layer_norm(x + dropout(f), gain, bias): a post-norm sublayer's end, one pass.
-Var residual_layer_norm(const Var& x, const Var& f, float p, Rng* rng, const Var& gain, const Var& bias,
-                        float eps = 1e-5f);
-
 // ---- lookup (embedding.cpp) ---------------------------------------------
 // table [V, D], ids (ids_shape, row-major) -> ids_shape + [D]. Rows looked up
 // by padding_id get no gradient (-1: none).
