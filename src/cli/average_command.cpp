@@ -3,8 +3,8 @@
 
 #include "commands.h"
 #include "rosetta/error.h"
+#include "rosetta/train/checkpoint_average.h"
 #include "rosetta/train/run_folder.h"
-#include "rosetta/train/trainer.h"
 
 namespace rosetta::cli {
 

@@ -4,6 +4,7 @@
 
 #include "rosetta/decode/model_loader.h"
 #include "rosetta/model/checkpoint.h"
+#include "rosetta/train/checkpoint_average.h"
 #include "rosetta/train/trainer.h"
 #include "testing/temp_dir.h"
 #include "testing/tiny_run.h"

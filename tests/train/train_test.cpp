@@ -20,6 +20,7 @@
 #include "rosetta/ops/precision.h"
 #include "rosetta/train/stop_signal.h"
 #include "rosetta/train/optimizer.h"
+#include "rosetta/train/checkpoint_average.h"
 #include "rosetta/train/trainer.h"
 #include "testing/temp_dir.h"
 #include "testing/tiny_run.h"

@@ -41,8 +41,4 @@ struct TrainHooks {
 // config: data paths already resolved against the data root.
 TrainResult train(const Config& config, const TrainHooks& hooks = {});
 
-// Averages the parameters of checkpoints (equal weights) into a new
-// self-contained checkpoint with the config and vocabulary of the last one.
-void average_checkpoints(const std::vector<std::string>& inputs, const std::string& output);
-
 }  // namespace rosetta
