@@ -6,6 +6,7 @@
 
 #include "rosetta/error.h"
 #include "rosetta/ops/ops.h"
+#include "rosetta/ops/precision.h"
 
 namespace rosetta {
 
@@ -56,6 +57,7 @@ std::vector<std::vector<int32_t>> sample_continuations(const Transformer& model,
   const int64_t length = std::min(options.max_length, positions - prompt_length);
   TokenMatrix rows;
   rows.rows = n;  // a decoder-only model reads only the row count
+  const ops::FrozenWeightsScope frozen;  // each step reads the same weights: their decoding layout is made once
   DecoderState state = model.start(rows, prompt_length + length);
   // The prompt, one position at a time (every row the same); the last step's
   // output is the first draw's distribution.

@@ -65,6 +65,11 @@ Var EncoderLayer::forward(const Var& x, const Tensor& mask, Rng* rng, Var* self_
   return residual_block(config_, h, norm2_, rng, [&](const Var& in) { return ffn_.forward(in, rng); });
 }
 
+void EncoderLayer::start(int64_t capacity, int64_t slots, LayerCache& cache) const {
+  cache.self_keys = Tensor::empty({capacity * slots, config_.d_model});
+  cache.self_values = Tensor::empty({capacity * slots, config_.d_model});
+}
+
 Var EncoderLayer::step(const Var& x, const DecoderState& state, LayerCache& cache) const {
   Var h = residual_block(config_, x, norm1_, nullptr, [&](const Var& in) {
     return self_attn_.step(in, cache.self_keys, cache.self_values, state.length * state.slots, state.history,
@@ -114,11 +119,8 @@ Var DecoderLayer::step(const Var& x, const DecoderState& state, LayerCache& cach
                            state.capacity, state.length + 1);
   });
   h = residual_block(config_, h, norm2_, nullptr, [&](const Var& in) {
-    const int64_t rows = in.value().dim(0), d = config_.d_model;
-    const Var queries = ops::reshape(in, {rows / state.group, state.group, d});  // a sentence's beams as its positions
-    const Var out = cross_attn_.attend(cross_attn_.project_query(queries), Var(cache.cross_keys),
-                                       Var(cache.cross_values), state.memory_mask, nullptr, cross_weights);
-    return ops::reshape(out, {rows, 1, d});
+    return cross_attn_.step_over_memory(in, cache.cross_keys, cache.cross_values, state.memory_mask, state.group,
+                                        cross_weights);
   });
   return residual_block(config_, h, norm3_, nullptr,
                         [&](const Var& in) { return ffn_.forward(in, nullptr); });
@@ -366,10 +368,7 @@ DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_lengt
   std::iota(state.source_row.begin(), state.source_row.end(), 0);
   if (decoder_only()) {
     state.layers.resize(causal_.size());
-    for (LayerCache& cache : state.layers) {
-      cache.self_keys = Tensor::empty({max_target_length * state.slots, config_.d_model});
-      cache.self_values = Tensor::empty({max_target_length * state.slots, config_.d_model});
-    }
+    for (size_t i = 0; i < causal_.size(); ++i) causal_[i]->start(max_target_length, state.slots, state.layers[i]);
     return state;
   }
   const Var memory = encode(src, nullptr);

@@ -58,13 +58,27 @@ Var MultiHeadAttention::attend(const Var& q, const Var& k, const Var& v, const T
 
 Var MultiHeadAttention::step(const Var& x, Tensor& keys, Tensor& values, int64_t first_new_row,
                              const std::vector<int32_t>& history, int64_t stride, int64_t length) const {
-  const int64_t b = x.value().dim(0);
-  ops::copy_into(k_proj_.forward(x).value().view({b, d_model_}), keys.narrow(0, first_new_row, b));
-  ops::copy_into(v_proj_.forward(x).value().view({b, d_model_}), values.narrow(0, first_new_row, b));
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d_model_ / heads_));
-  const Tensor context = ops::indexed_attention(q_proj_.forward(x).value().view({b, d_model_}), keys, values,
-                                                history, stride, length, heads_, scale);
-  return out_proj_.forward(Var(context.view({b, 1, d_model_})));
+  const int64_t b = x.value().dim(0), d = d_model_;
+  const Tensor projected = ops::stacked_linear(  // [B, Q | K | V]
+      x.value().view({b, d}), {q_proj_.weight().value(), k_proj_.weight().value(), v_proj_.weight().value()},
+      {q_proj_.bias().value(), k_proj_.bias().value(), v_proj_.bias().value()});
+  ops::copy_into(projected.narrow(1, d, d), keys.narrow(0, first_new_row, b));
+  ops::copy_into(projected.narrow(1, 2 * d, d), values.narrow(0, first_new_row, b));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d / heads_));
+  const Tensor context =
+      ops::indexed_attention(projected.narrow(1, 0, d), keys, values, history, stride, length, heads_, scale);
+  return out_proj_.forward(Var(context.view({b, 1, d})));
+}
+
+Var MultiHeadAttention::step_over_memory(const Var& x, const Tensor& keys, const Tensor& values, const Tensor& mask,
+                                         int64_t group, Var* weights) const {
+  const int64_t b = x.value().dim(0), d = d_model_;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d / heads_));
+  Tensor kept;
+  const Tensor context = ops::memory_attention(q_proj_.forward(x).value().view({b, d}), keys, values, mask, group,
+                                               scale, weights ? &kept : nullptr);
+  if (weights) *weights = Var(kept);
+  return out_proj_.forward(Var(context.view({b, 1, d})));
 }
 
 Var MultiHeadAttention::forward(const Var& query, const Var& memory, const Tensor& mask,

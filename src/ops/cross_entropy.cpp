@@ -62,7 +62,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
 
   // The gradients are computed here, chunk by chunk, for a loss scale of 1;
   // the backward only scales them by the incoming gradient.
-  const kernels::MatmulOperand w(weight.value(), true);  // [V, D]
+  const auto wt = kernels::MatmulOperand::transposed_weights({weight.value()});  // [D, V]
   Tensor dx, dw, db;
   if (want_grad) {
     dx = Tensor::empty(x.shape());
@@ -75,7 +75,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
     const int64_t n = std::min(kRowsPerChunk, rows - start);
     Tensor logits = buffer.narrow(0, 0, n);
     const kernels::MatmulOperand xc(x.narrow(0, start, n));
-    kernels::matmul(xc, w.transposed(), logits, {.bias = bias.defined() ? &bias.value() : nullptr});
+    kernels::matmul(xc, wt, logits, {.bias = bias.defined() ? &bias.value() : nullptr});
     const std::span<const int32_t> chunk_targets(targets.data() + start, static_cast<size_t>(n));
     const auto chunk = kernels::cross_entropy_forward(logits, chunk_targets, smoothing, ignore_id, logits);
     sums.loss += chunk.loss;
@@ -84,7 +84,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
     kernels::cross_entropy_backward(logits, chunk_targets, smoothing, ignore_id, inv_count);
     const kernels::MatmulOperand g(logits);  // [n, V]
     Tensor dx_rows = dx.narrow(0, start, n);
-    kernels::matmul(g, w, dx_rows);
+    kernels::matmul(g, wt.transposed(), dx_rows);
     kernels::matmul(g.transposed(), xc, dw, {.accumulate = start > 0});
     if (db.defined()) {
       Tensor chunk_db = Tensor::empty({1, vocab});

@@ -65,13 +65,13 @@ Var linear_impl(const Var& x, const Var& weight, const Var& bias, bool relu) {
         shape_text(bias.defined() ? bias.shape() : kNoBias), " does not fit weight ",
         shape_text(weight.shape()));
   const MatmulOperand x2(kernels::contiguous(x.value()).view({-1, in}));  // [R, In]
-  const MatmulOperand w(weight.value(), true);                             // [Out, In]
-  Tensor y = Tensor::empty({x2.dim(0), out_width});                        // [R, Out]
-  kernels::matmul(x2, w.transposed(), y, {.bias = bias.defined() ? &bias.value() : nullptr, .relu = relu});
+  const MatmulOperand wt = MatmulOperand::transposed_weights({weight.value()});  // [In, Out]
+  Tensor y = Tensor::empty({x2.dim(0), out_width});                              // [R, Out]
+  kernels::matmul(x2, wt, y, {.bias = bias.defined() ? &bias.value() : nullptr, .relu = relu});
   Shape out_shape = x.shape();
   out_shape.back() = out_width;
   const Tensor kept = relu ? y : Tensor();  // the ReLU's mask; linear keeps no output
-  return Var::from_op(y.view(out_shape), {x, weight, bias}, [x = x.sink(), x2, w, weight = weight.sink(),
+  return Var::from_op(y.view(out_shape), {x, weight, bias}, [x = x.sink(), x2, w = wt.transposed(), weight = weight.sink(),
                                                              bias = bias.sink(), relu, y = kept](const Tensor& g) {
     Tensor g2 = g.view({-1, g.dim(-1)});  // [R, Out]
     if (relu) {

@@ -11,6 +11,7 @@
 #include "rosetta/error.h"
 #include "rosetta/ops/engine_stats.h"
 #include "rosetta/ops/ops.h"
+#include "rosetta/ops/precision.h"
 #include "rosetta/ops/tensor_ops.h"
 #include "rosetta/tensor/threads.h"
 #include "testing/gradcheck.h"
@@ -300,6 +301,87 @@ TEST(IndexedAttention, MatchesSoftmaxAttentionComputedInDouble) {
   EXPECT_THROW(ops::indexed_attention(q, keys, values, outside, stride, length, heads, scale), Error);
   EXPECT_THROW(ops::indexed_attention(q, keys, values, index, stride, length, 3, scale), Error);  // 8 % 3 heads
   EXPECT_THROW(ops::indexed_attention(q, keys, values, {0, 1}, stride, length, heads, scale), Error);  // short index
+}
+
+TEST(IndexedAttention, ReadsQueriesWithARowStride) {
+  // The decoder's step hands over the Q third of a stacked [B, 3D] product.
+  const int64_t rows = 2, heads = 2, d = 4, stride = 3, length = 2;
+  const Tensor stacked = testing::random_tensor({rows, 3 * d}, 21, -1.0f, 1.0f);
+  const Tensor keys = testing::random_tensor({3, d}, 22), values = testing::random_tensor({3, d}, 23);
+  const std::vector<int32_t> index = {2, 0, -1, 1, 2, -1};
+  const Tensor strided = ops::indexed_attention(stacked.narrow(1, 0, d), keys, values, index, stride, length, heads, 0.7f);
+  const Tensor packed =
+      ops::indexed_attention(ops::contiguous(stacked.narrow(1, 0, d)), keys, values, index, stride, length, heads, 0.7f);
+  EXPECT_EQ(strided.to_vector(), packed.to_vector());
+  // Another third gives another answer: the stride is read, not ignored.
+  EXPECT_NE(strided.to_vector(),
+            ops::indexed_attention(stacked.narrow(1, d, d), keys, values, index, stride, length, heads, 0.7f).to_vector());
+}
+
+TEST(StackedLinear, EqualsTheLinearLayersSideBySideInAndOutOfAFrozenScope) {
+  const Tensor x = testing::random_tensor({3, 4}, 41);
+  const std::vector<Tensor> weights = {testing::random_tensor({2, 4}, 42), testing::random_tensor({5, 4}, 43)};
+  const std::vector<Tensor> biases = {testing::random_tensor({2}, 44), testing::random_tensor({5}, 45)};
+  std::vector<double> expected;  // in double, row by row: [x W0^T + b0 | x W1^T + b1]
+  for (int64_t r = 0; r < 3; ++r)
+    for (size_t i = 0; i < weights.size(); ++i)
+      for (int64_t o = 0; o < weights[i].dim(0); ++o) {
+        double sum = biases[i].data()[o];
+        for (int64_t k = 0; k < 4; ++k) sum += double(x.data()[r * 4 + k]) * weights[i].data()[o * 4 + k];
+        expected.push_back(sum);
+      }
+  expect_near(ops::stacked_linear(x, weights, biases).to_vector(), expected, 1e-5);
+  {
+    const ops::FrozenWeightsScope frozen;  // the stacked copy made once and reused
+    expect_near(ops::stacked_linear(x, weights, biases).to_vector(), expected, 1e-5);
+    expect_near(ops::stacked_linear(x, weights, biases).to_vector(), expected, 1e-5);
+    std::vector<double> second;  // linear() on one weight takes the same kept layout
+    for (int64_t r = 0; r < 3; ++r) second.insert(second.end(), expected.begin() + r * 7 + 2, expected.begin() + r * 7 + 7);
+    expect_near(ops::linear(Var(x), Var(weights[1]), Var(biases[1])).value().to_vector(), second, 1e-5);
+  }
+  EXPECT_THROW(ops::stacked_linear(x, weights, {biases[0]}), Error);
+  EXPECT_THROW(ops::stacked_linear(x.narrow(1, 0, 3), weights, biases), Error);
+}
+
+TEST(MemoryAttention, MatchesMaskedSoftmaxAttentionComputedInDouble) {
+  // 2 sentences of 3 source positions, 2 heads of width 3, 2 query rows per sentence (beams).
+  const int64_t sentences = 2, group = 2, heads = 2, length = 3, dh = 3, d = heads * dh;
+  const Tensor q = testing::random_tensor({sentences * group, d}, 31, -2.0f, 2.0f);
+  const Tensor keys = testing::random_tensor({sentences, heads, length, dh}, 32, -2.0f, 2.0f);
+  const Tensor values = testing::random_tensor({sentences, heads, length, dh}, 33);
+  const Tensor mask = Tensor::from_vector({sentences, 1, 1, length}, {0, 0, 0, 0, 0, -kInf});  // sentence 1: 2 positions
+  const float scale = 0.4f;
+  const Tensor out = ops::memory_attention(q, keys, values, mask, group, scale);
+  ASSERT_EQ(out.shape(), (Shape{sentences * group, d}));
+  for (int64_t b = 0; b < sentences * group; ++b)
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t n = b / group, visible = n == 0 ? 3 : 2;
+      std::vector<double> w(length, 0.0);
+      double total = 0;
+      for (int64_t s = 0; s < visible; ++s) {
+        double dot = 0;
+        for (int64_t e = 0; e < dh; ++e)
+          dot += double(q.data()[b * d + h * dh + e]) * keys.data()[((n * heads + h) * length + s) * dh + e];
+        total += w[s] = std::exp(scale * dot);
+      }
+      for (int64_t e = 0; e < dh; ++e) {
+        double expected = 0;
+        for (int64_t s = 0; s < visible; ++s) expected += w[s] / total * values.data()[((n * heads + h) * length + s) * dh + e];
+        EXPECT_NEAR(out.data()[b * d + h * dh + e], expected, 1e-6) << "row " << b << " head " << h;
+      }
+    }
+  Tensor weights;
+  EXPECT_EQ(ops::memory_attention(q, keys, values, mask, group, scale, &weights).to_vector(), out.to_vector());
+  ASSERT_EQ(weights.shape(), (Shape{sentences, heads, group, length}));
+  for (int64_t row = 0; row < sentences * heads * group; ++row) {
+    const float* w = weights.data() + row * length;
+    EXPECT_NEAR(w[0] + w[1] + w[2], 1.0f, 1e-6);
+    if (row >= heads * group) {
+      EXPECT_EQ(w[2], 0.0f) << "sentence 1 has no third position";
+    }
+  }
+  EXPECT_THROW(ops::memory_attention(q, keys, values, mask, 3, scale), Error);  // 4 rows are not 2 groups of 3
+  EXPECT_THROW(ops::memory_attention(q.narrow(1, 0, 4), keys, values, mask, group, scale), Error);  // width 4 != 6
 }
 
 TEST(ReduceValues, SumMeanAndAxis) {

@@ -27,7 +27,9 @@ class EncoderLayer : public nn::Module {
   // x [B, S, D], mask [B, 1, 1, S] (or causal [S, S]) -> [B, S, D]
   // self_weights: when given, receives the attention weights [B, H, S, S].
   Var forward(const Var& x, const Tensor& mask, Rng* dropout_rng, Var* self_weights = nullptr) const;
-  // A decoder-only model's layer, one position at a time (as DecoderLayer::step without cross-attention).
+  // A decoder-only model's layer: room for `capacity` positions of `slots` rows, then one position at a
+  // time (as DecoderLayer::start and step without cross-attention).
+  void start(int64_t capacity, int64_t slots, LayerCache& cache) const;
   Var step(const Var& x, const DecoderState& state, LayerCache& cache) const;
 
  private:

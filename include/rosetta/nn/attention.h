@@ -26,12 +26,21 @@ class MultiHeadAttention : public Module {
              Var* weights = nullptr) const;
 
   // Incremental self-attention (decoding, no gradients): x [B, 1, D] is one
-  // new position per row. Its keys and values go to rows first_new_row ..
-  // first_new_row + B - 1 of the caches keys and values [R, D]; row b then
-  // attends over the cache rows history[b * stride + p], p < length (which
-  // must include its new row). Returns [B, 1, D].
+  // new position per row, projected to Q, K and V by one product. Its keys
+  // and values go to rows first_new_row .. first_new_row + B - 1 of the
+  // caches keys and values [R, D]; row b then attends over the cache rows
+  // history[b * stride + p], p < length (which must include its new row).
+  // Returns [B, 1, D].
   Var step(const Var& x, Tensor& keys, Tensor& values, int64_t first_new_row, const std::vector<int32_t>& history,
            int64_t stride, int64_t length) const;
+
+  // Incremental cross-attention (decoding, no gradients): x [B, 1, D], rows
+  // in runs of `group` per sentence of keys and values [N, H, S, Dh]
+  // (project_key/project_value of the memory) and mask [N, 1, 1, S].
+  // Returns [B, 1, D], as attend() on the same rows; weights, when given,
+  // receives the attention weights [N, H, group, S].
+  Var step_over_memory(const Var& x, const Tensor& keys, const Tensor& values, const Tensor& mask, int64_t group,
+                       Var* weights = nullptr) const;
 
  private:
   Var split_heads(const Var& x) const;

@@ -18,6 +18,18 @@ Tensor gather_rows(const Tensor& t, const std::vector<int32_t>& rows);
 // attends over keys[index[b * stride + p]] for p < length. Returns [B, D].
 Tensor indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const std::vector<int32_t>& index,
                          int64_t stride, int64_t length, int64_t heads, float scale);
+// Each row's one query over the keys and values of its sentence (the
+// decoder's cross-attention step), heads split as in MultiHeadAttention:
+// q [N * group, D], keys and values [N, H, S, Dh], mask N * S additive
+// values or undefined; row b reads sentence b / group. Returns [N * group, D];
+// weights, when given, receives the attention weights [N, H, group, S].
+Tensor memory_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const Tensor& mask, int64_t group,
+                        float scale, Tensor* weights = nullptr);
+// x [R, In] through several linear layers at once: weights [Out_i, In] and
+// biases [Out_i] side by side give [R, sum Out_i] (the decoder's Q, K and V
+// in one product). Inside a FrozenWeightsScope the stacked weights are made
+// once.
+Tensor stacked_linear(const Tensor& x, const std::vector<Tensor>& weights, const std::vector<Tensor>& biases);
 // A contiguous copy (or t itself when already contiguous).
 Tensor contiguous(const Tensor& t);
 

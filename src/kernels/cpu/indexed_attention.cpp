@@ -17,7 +17,7 @@ namespace rosetta::kernels {
 
 void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const int32_t* index,
                        int64_t stride, int64_t length, int64_t heads, float scale, Tensor& out) {
-  check(q.ndim() == 2 && q.is_contiguous() && out.shape() == q.shape() && out.is_contiguous(),
+  check(q.ndim() == 2 && q.strides()[1] == 1 && out.shape() == q.shape() && out.is_contiguous(),
         "indexed_attention: query ", shape_text(q.shape()), ", output ", shape_text(out.shape()));
   check(keys.ndim() == 2 && keys.shape() == values.shape() && keys.dim(1) == q.dim(1) && keys.is_contiguous() &&
             values.is_contiguous(),
@@ -30,7 +30,7 @@ void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values
     for (int64_t p = 0; p < length; ++p)
       check(index[b * stride + p] >= 0 && index[b * stride + p] < cache_rows, "indexed_attention: row ", b,
             " position ", p, " reads cache row ", index[b * stride + p], " of ", cache_rows);
-  const int64_t dh = d / heads;
+  const int64_t dh = d / heads, q_stride = q.strides()[0];
   const float* query_data = q.data();
   const float* key_data = keys.data();
   const float* value_data = values.data();
@@ -41,7 +41,7 @@ void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values
 #pragma omp for collapse(2) schedule(static)
     for (int64_t b = 0; b < rows; ++b)
       for (int64_t h = 0; h < heads; ++h) {
-        const float* query = query_data + b * d + h * dh;
+        const float* query = query_data + b * q_stride + h * dh;
         const int32_t* picks = index + b * stride;
         float top = -std::numeric_limits<float>::infinity();
         for (int64_t p = 0; p < length; ++p) {

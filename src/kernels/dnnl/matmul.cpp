@@ -6,6 +6,7 @@
 // activation in the forward and the backward, a gradient in two backward
 // products) is rounded once; the product accumulates and lands in fp32.
 #include <atomic>
+#include <charconv>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -61,11 +62,13 @@ Tensor to_bf16(const Tensor& t) {
   return storage;
 }
 
-// bf16 copies of weights, kept while weights are frozen.
+// Weights as kept while they are frozen: plain [In, Out] copies (in the
+// products' precision at the time), by the weights' addresses, shapes and
+// strides.
 struct FrozenWeights {
   std::mutex mutex;
   int depth = 0;
-  std::map<std::string, Tensor> copies;  // by address, shape and strides
+  std::map<std::string, MatmulOperand> operands;
 };
 
 FrozenWeights& frozen() {
@@ -73,20 +76,22 @@ FrozenWeights& frozen() {
   return instance;
 }
 
-Tensor weight_to_bf16(const Tensor& t) {
-  FrozenWeights& f = frozen();
-  std::string key;
-  {
-    std::lock_guard lock(f.mutex);
-    if (f.depth == 0) return to_bf16(t);
-    key = std::to_string(reinterpret_cast<uintptr_t>(t.data()));
-    key_append(key, t);
-    if (const auto it = f.copies.find(key); it != f.copies.end()) return it->second;
+// The weights [Out_i, In] transposed and side by side: a plain [In, sum Out_i].
+Tensor stack_transposed(const std::vector<Tensor>& weights) {
+  const int64_t in = weights.front().dim(1);
+  int64_t out = 0;
+  for (const Tensor& w : weights) {
+    check(w.ndim() == 2 && w.dim(1) == in, "stacked weights must be [Out, ", in, "], got ", shape_text(w.shape()));
+    out += w.dim(0);
   }
-  Tensor copy = to_bf16(t);  // outside the lock: other threads go on
-  std::lock_guard lock(f.mutex);
-  if (f.depth > 0) f.copies.emplace(key, copy);
-  return copy;
+  Tensor stacked = Tensor::empty({in, out});
+  int64_t at = 0;
+  for (const Tensor& w : weights) {
+    Tensor slot = stacked.narrow(1, at, w.dim(0));
+    copy(w.transpose(0, 1), slot);
+    at += w.dim(0);
+  }
+  return stacked;
 }
 
 // The operand's memory descriptor at the product's rank (unit batch extents prepended).
@@ -147,17 +152,41 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const
 
 }  // namespace
 
-MatmulOperand::MatmulOperand(const Tensor& t, bool is_weight) {
+MatmulOperand::MatmulOperand(const Tensor& t) {
   check(t.ndim() >= 2, "matmul needs matrices, got ", shape_text(t.shape()));
   const Tensor ok = matrix_layout_ok(t) ? t : contiguous(t);
   shape_ = ok.shape();
   strides_ = ok.strides();
   if (current_precision.load(std::memory_order_relaxed) == Precision::bf16) {
-    storage_ = is_weight ? weight_to_bf16(ok) : to_bf16(ok);
+    storage_ = to_bf16(ok);
     bf16_ = true;
   } else {
     storage_ = ok;
   }
+}
+
+MatmulOperand MatmulOperand::transposed_weights(const std::vector<Tensor>& weights) {
+  check(!weights.empty(), "transposed_weights: no weights");
+  FrozenWeights& f = frozen();
+  std::string key;
+  {
+    std::lock_guard lock(f.mutex);
+    if (f.depth == 0) {  // the weights may change after this product: no copy unless several are stacked
+      if (weights.size() == 1) return MatmulOperand(weights.front()).transposed();
+      return MatmulOperand(stack_transposed(weights));
+    }
+    key += current_precision.load() == Precision::bf16 ? 'h' : 's';
+    for (const Tensor& w : weights) {
+      char address[24];
+      key.append(address, std::to_chars(address, address + sizeof address, reinterpret_cast<uintptr_t>(w.data())).ptr);
+      dnnl_ctx::key_append(key, w);
+    }
+    if (const auto it = f.operands.find(key); it != f.operands.end()) return it->second;
+  }
+  const MatmulOperand operand(stack_transposed(weights));  // outside the lock: other threads go on
+  std::lock_guard lock(f.mutex);
+  if (f.depth > 0) f.operands.emplace(key, operand);
+  return operand;
 }
 
 MatmulOperand MatmulOperand::transposed() const {
@@ -185,7 +214,7 @@ void begin_frozen_weights() {
 
 void end_frozen_weights() {
   std::lock_guard lock(frozen().mutex);
-  if (--frozen().depth == 0) frozen().copies.clear();
+  if (--frozen().depth == 0) frozen().operands.clear();
 }
 
 void set_matmul_precision(Precision precision) { current_precision = precision; }
