@@ -5,11 +5,9 @@
 // through an index, the cache never moves.
 #include <omp.h>
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
 #include <vector>
 
+#include "kernels/cpu/attention_row.h"
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 
@@ -41,27 +39,11 @@ void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values
 #pragma omp for collapse(2) schedule(static)
     for (int64_t b = 0; b < rows; ++b)
       for (int64_t h = 0; h < heads; ++h) {
-        const float* query = query_data + b * q_stride + h * dh;
         const int32_t* picks = index + b * stride;
-        float top = -std::numeric_limits<float>::infinity();
-        for (int64_t p = 0; p < length; ++p) {
-          const float* key = key_data + picks[p] * d + h * dh;
-          float dot = 0;
-#pragma omp simd reduction(+ : dot)
-          for (int64_t e = 0; e < dh; ++e) dot += query[e] * key[e];
-          weights[p] = dot * scale;
-          top = std::max(top, weights[p]);
-        }
-        float total = 0;
-        for (int64_t p = 0; p < length; ++p) total += weights[p] = std::exp(weights[p] - top);
-        float* o = out_data + b * d + h * dh;
-        std::fill_n(o, dh, 0.0f);
-        for (int64_t p = 0; p < length; ++p) {
-          const float w = weights[p] / total;
-          const float* value = value_data + picks[p] * d + h * dh;
-#pragma omp simd
-          for (int64_t e = 0; e < dh; ++e) o[e] += w * value[e];
-        }
+        attend_row(
+            query_data + b * q_stride + h * dh, dh, length, scale, nullptr,
+            [&](int64_t p) { return key_data + picks[p] * d + h * dh; },
+            [&](int64_t p) { return value_data + picks[p] * d + h * dh; }, weights.data(), out_data + b * d + h * dh);
       }
   }
 }

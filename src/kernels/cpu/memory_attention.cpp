@@ -5,10 +5,9 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <vector>
 
+#include "kernels/cpu/attention_row.h"
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 
@@ -45,30 +44,10 @@ void memory_attention(const Tensor& q, const Tensor& keys, const Tensor& values,
         const float* hidden = mask_data ? mask_data + n * length : nullptr;
         for (int64_t g = 0; g < group; ++g) {
           const int64_t row = n * group + g;
-          const float* query = query_data + row * q_stride + h * dh;
-          float top = -std::numeric_limits<float>::infinity();
-          for (int64_t s = 0; s < length; ++s) {
-            float dot = 0;
-#pragma omp simd reduction(+ : dot)
-            for (int64_t e = 0; e < dh; ++e) dot += query[e] * k[s * dh + e];
-            weights[s] = dot * scale + (hidden ? hidden[s] : 0.0f);
-            top = std::max(top, weights[s]);
-          }
-          float* o = out_data + row * d + h * dh;
-          float* kept = weights_data ? weights_data + ((n * heads + h) * group + g) * length : nullptr;
-          std::fill_n(o, dh, 0.0f);
-          if (top == -std::numeric_limits<float>::infinity()) {  // every key hidden: nothing to read
-            if (kept) std::fill_n(kept, length, 0.0f);
-            continue;
-          }
-          float total = 0;
-          for (int64_t s = 0; s < length; ++s) total += weights[s] = std::exp(weights[s] - top);
-          for (int64_t s = 0; s < length; ++s) {
-            const float w = weights[s] / total;
-            if (kept) kept[s] = w;
-#pragma omp simd
-            for (int64_t e = 0; e < dh; ++e) o[e] += w * v[s * dh + e];
-          }
+          attend_row(
+              query_data + row * q_stride + h * dh, dh, length, scale, hidden, [&](int64_t s) { return k + s * dh; },
+              [&](int64_t s) { return v + s * dh; }, weights.data(), out_data + row * d + h * dh);
+          if (weights_data) std::copy(weights.begin(), weights.end(), weights_data + ((n * heads + h) * group + g) * length);
         }
       }
   }
