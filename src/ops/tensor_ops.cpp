@@ -1,5 +1,7 @@
 #include "rosetta/ops/tensor_ops.h"
 
+#include <algorithm>
+
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 
@@ -49,12 +51,12 @@ Tensor stacked_linear(const Tensor& x, const std::vector<Tensor>& weights, const
           " for input ", shape_text(x.shape()));
     out += weights[i].dim(0);
   }
-  Tensor bias = Tensor::empty({out});
+  Tensor bias = Tensor::empty({out});  // a few hundred floats: copied plainly, not as oneDNN reorders each step
   int64_t at = 0;
   for (const Tensor& b : biases) {
-    Tensor slot = bias.narrow(0, at, b.numel());
-    kernels::copy(b.view({b.numel()}), slot);
-    at += b.numel();
+    const Tensor packed = kernels::contiguous(b);
+    std::copy_n(packed.data(), packed.numel(), bias.data() + at);
+    at += packed.numel();
   }
   Tensor y = Tensor::empty({x.dim(0), out});
   kernels::matmul(kernels::MatmulOperand(kernels::contiguous(x)), kernels::MatmulOperand::transposed_weights(weights), y,

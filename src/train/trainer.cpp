@@ -99,6 +99,8 @@ class Trainer {
   // The plot's points of the updates before a resume, from metrics.jsonl.
   void reload_plot_points();
   void write_plot();
+  // What the plot's score panel shows: BLEU, or a language model's perplexity.
+  double plotted_score(double nll, double bleu) const { return monolingual_ ? std::exp(nll) : bleu; }
   // final.ckpt: the mean of the last train.average_last checkpoints, validated.
   void write_final_average(TrainResult& result);
   // The better of best.ckpt and final.ckpt on validation; unvalidated, final.ckpt, else the last checkpoint.
@@ -537,7 +539,7 @@ ValidationResult Trainer::validate(const std::string& kind) {
   }
   line["elapsed_sec"] = elapsed();
   append_metrics(json_line(line));
-  const double score = monolingual_ ? std::exp(r.nll) : r.bleu;
+  const double score = plotted_score(r.nll, r.bleu);
   if (kind == "valid") {
     plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
     plot_.valid_score.emplace_back(static_cast<double>(step_), score);
@@ -561,7 +563,7 @@ double json_field(const Json& line, const char* key) {
 void Trainer::reload_plot_points() {
   if (!group_.is_root()) return;
   const auto score_of = [&](const Json& line) {
-    return monolingual_ ? std::exp(json_field(line, "valid_nll")) : json_field(line, "valid_bleu");
+    return plotted_score(json_field(line, "valid_nll"), json_field(line, "valid_bleu"));
   };
   std::ifstream in(run_.path("metrics.jsonl"));
   for (std::string text; std::getline(in, text);) {
