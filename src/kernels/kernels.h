@@ -65,6 +65,9 @@ class MatmulOperand {
   // its transposed view (no copy), several are copied side by side.
   static MatmulOperand transposed_weights(const std::vector<Tensor>& weights);
   MatmulOperand transposed() const;
+  // A contiguous matrix [R, C] whose values a kernel already wrote in the
+  // products' precision (bf16 two to a float when bf16).
+  static MatmulOperand of_storage(Tensor storage, int64_t rows, int64_t cols, bool bf16);
   MatmulOperand in_bf16() const;
   bool is_bf16() const { return bf16_; }
   const Shape& shape() const { return shape_; }
@@ -134,14 +137,25 @@ void indexed_attention(const Tensor& q, const Tensor& keys, const Tensor& values
 void memory_attention(const Tensor& q, const Tensor& keys, const Tensor& values, const Tensor& mask, int64_t group,
                       float scale, Tensor& out, Tensor* weights_out = nullptr);
 
-// dst[i] = src[i] rounded to bf16 (nearest, ties to even), as bit patterns.
+// dst[i] = src[i] rounded to bf16 (nearest, ties to even), as bit patterns;
+// the serial form for callers already inside a parallel loop (same values).
 void round_to_bf16(const float* src, uint16_t* dst, int64_t n);
+void round_to_bf16_serial(const float* src, uint16_t* dst, int64_t n);
 
 // y = x * mask with mask[i] = 0 with probability p, else 1 / (1 - p); the
 // mask is a hash of (key, i), so the backward recomputes it instead of
 // storing it: dx = dy * mask.
 void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y);
 void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx);
+// The feed-forward block's dropout, fused with what surrounds it (the same
+// values as the separate kernels): the dropped activations [R, F] written
+// straight as the next product's operand (in bf16 with no fp32 copy), and
+// the backward's gradient through dropout and ReLU (h: the ReLU's output)
+// straight as an operand, its column sums [F] (the bias gradient, added in
+// a fixed order) written on the way. p == 0 is no dropout.
+MatmulOperand dropout_operand(const Tensor& h, float p, uint64_t key);
+MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const Tensor& h, float p, uint64_t key,
+                                            Tensor& bias_grad);
 
 // Label-smoothed cross-entropy over rows of logits [N, V]. Per row:
 // (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v]; rows whose target

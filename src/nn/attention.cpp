@@ -101,9 +101,12 @@ FeedForward::FeedForward(int64_t d_model, int64_t ffn, Activation activation,
 }
 
 Var FeedForward::forward(const Var& x, Rng* dropout_rng) const {
-  // ReLU runs as the product's post-op; GELU's backward needs its input, so it stays an op of its own.
-  Var h = activation_ == Activation::relu ? ops::linear_relu(x, linear1_.weight(), linear1_.bias())
-                                          : ops::gelu(linear1_.forward(x));  // [..., F]
+  // ReLU's block is one op (the ReLU a post-op of the product, dropout fused
+  // into the passes around it); GELU's backward needs its input, so it goes op by op.
+  if (activation_ == Activation::relu)
+    return ops::feed_forward_relu(x, linear1_.weight(), linear1_.bias(), linear2_.weight(), linear2_.bias(),
+                                  activation_dropout_, dropout_rng);
+  Var h = ops::gelu(linear1_.forward(x));  // [..., F]
   if (dropout_rng) h = ops::dropout(h, activation_dropout_, *dropout_rng);
   return linear2_.forward(h);  // [..., D]
 }

@@ -1,18 +1,15 @@
 // matmul and linear on oneDNN matmul. Transposes are strided views, so
 // neither the forward nor the backward copies an operand to transpose it.
 #include "kernels/kernels.h"
+#include "ops/product.h"
 #include "rosetta/error.h"
 #include "rosetta/ops/ops.h"
 
 namespace rosetta::ops {
 
-namespace {
+namespace detail {
 
-using kernels::MatmulOperand;
-
-Tensor t_last(const Tensor& t) { return t.transpose(-1, -2); }
-
-Tensor product(const MatmulOperand& a, const MatmulOperand& b, float alpha) {
+Tensor product(const kernels::MatmulOperand& a, const kernels::MatmulOperand& b, float alpha) {
   Shape shape = a.ndim() >= b.ndim() ? a.shape() : b.shape();
   shape[shape.size() - 2] = a.dim(-2);
   shape.back() = b.dim(-1);
@@ -20,6 +17,15 @@ Tensor product(const MatmulOperand& a, const MatmulOperand& b, float alpha) {
   kernels::matmul(a, b, out, {.alpha = alpha});
   return out;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::product;
+using kernels::MatmulOperand;
+
+Tensor t_last(const Tensor& t) { return t.transpose(-1, -2); }
 
 }  // namespace
 

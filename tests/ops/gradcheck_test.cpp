@@ -105,6 +105,16 @@ std::vector<Case> cases() {
   c.push_back({"cross_entropy", "plain", [](auto& v) { return cross_entropy(v[0], {2, 1, 0}); }, {r({3, 5}, 54)}});
   c.push_back({"linear_relu", "bias", [](auto& v) { return linear_relu(v[0], v[1], v[2]); },
                {r({2, 3, 4}, 63), r({5, 4}, 64), r({5}, 65)}});
+  c.push_back({"feed_forward_relu", "plain",
+               [](auto& v) { return feed_forward_relu(v[0], v[1], v[2], v[3], v[4], 0.0f, nullptr); },
+               {r({2, 3, 4}, 66), r({5, 4}, 67), r({5}, 68), r({3, 5}, 69), r({3}, 70)}});
+  // The same key every evaluation: the mask holds still while the inputs move.
+  c.push_back({"feed_forward_relu", "dropout",
+               [](auto& v) {
+                 Rng rng(71);
+                 return feed_forward_relu(v[0], v[1], v[2], v[3], v[4], 0.3f, &rng);
+               },
+               {r({2, 3, 4}, 72), r({70, 4}, 73), r({70}, 74), r({3, 70}, 75), r({3}, 76)}});
   c.push_back({"linear_cross_entropy", "bias_smoothed_ignored",
                [](auto& v) { return linear_cross_entropy(v[0], v[1], v[2], {2, 0, 4, 1}, 0.1f, 0); },
                {r({4, 3}, 55), r({6, 3}, 56), r({6}, 57)}});

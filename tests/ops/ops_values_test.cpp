@@ -271,6 +271,44 @@ TEST(DropoutValues, MaskDoesNotDependOnLength) {
   EXPECT_NEAR(zeros / 4097.0, 0.1, 0.015);
 }
 
+// The fused block against linear_relu -> dropout -> linear, in both
+// precisions: the same output and gradients bit for bit (but the first
+// bias's gradient, summed another way), and the same draws.
+TEST(FeedForwardValues, TheFusedBlockIsTheOpsApart) {
+  for (const auto precision : {ops::Precision::fp32, ops::Precision::bf16}) {
+    const ops::PrecisionScope scope(precision);
+    SCOPED_TRACE(precision == ops::Precision::bf16 ? "bf16" : "fp32");
+    auto run = [](bool fused, std::vector<std::vector<float>>& grads) {
+      // 37 x 3 rows of 96 units: rows cross the mask's 64-element blocks.
+      Var x(testing::random_tensor({37, 3, 16}, 81), true);
+      Var w1(testing::random_tensor({96, 16}, 82, -0.5f, 0.5f), true), b1(testing::random_tensor({96}, 83), true);
+      Var w2(testing::random_tensor({16, 96}, 84, -0.5f, 0.5f), true), b2(testing::random_tensor({16}, 85), true);
+      Rng rng(86);
+      Var y = fused ? ops::feed_forward_relu(x, w1, b1, w2, b2, 0.25f, &rng)
+                    : ops::linear(ops::dropout(ops::linear_relu(x, w1, b1), 0.25f, rng), w2, b2);
+      const uint64_t next_draw = rng.next_u64();
+      backward(ops::sum(ops::mul(y, Var(testing::random_tensor(y.shape(), 87)))));
+      grads = {x.grad().to_vector(), w1.grad().to_vector(), b1.grad().to_vector(), w2.grad().to_vector(),
+               b2.grad().to_vector(), {static_cast<float>(next_draw % 1000003)}};
+      return y.value().to_vector();
+    };
+    std::vector<std::vector<float>> fused_grads, apart_grads;
+    const auto fused = run(true, fused_grads);
+    const auto apart = run(false, apart_grads);
+    EXPECT_EQ(fused, apart);
+    for (size_t i = 0; i < fused_grads.size(); ++i) {
+      ASSERT_EQ(fused_grads[i].size(), apart_grads[i].size());
+      for (size_t j = 0; j < fused_grads[i].size(); ++j) {
+        // The separate ops sum the bias gradient as a product with ones, in the products' precision: in
+        // bf16 theirs is the rounded one (the fused op sums in fp32), so bf16's tolerance there.
+        const float tolerance = precision == ops::Precision::bf16 ? 1e-2f : 1e-5f;
+        if (i == 2) ASSERT_NEAR(fused_grads[i][j], apart_grads[i][j], tolerance * (1.0f + std::abs(apart_grads[i][j])));
+        else ASSERT_EQ(fused_grads[i][j], apart_grads[i][j]) << "gradient " << i << " element " << j;
+      }
+    }
+  }
+}
+
 TEST(EmbeddingValues, GathersRowsAndSkipsThePaddingRowGradient) {
   Var table(Tensor::from_vector({3, 2}, {0, 0, 1, 2, 3, 4}), true);
   Var out = ops::embedding(table, {2, 0, 1, 2}, {2, 2}, 0);

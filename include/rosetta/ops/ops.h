@@ -40,6 +40,12 @@ Var log_softmax(const Var& x);  // over the last axis
 // [..., D] with gain [D], bias [D] -> [..., D]
 Var layer_norm(const Var& x, const Var& gain, const Var& bias, float eps = 1e-5f);
 
+// linear(dropout(relu(linear(x, w1, b1)), p), w2, b2) in one op, with the
+// separate ops' values and random draws (none when dropout_rng is null or
+// p == 0), in fewer passes over the [..., hidden] activations.
+Var feed_forward_relu(const Var& x, const Var& w1, const Var& b1, const Var& w2, const Var& b2, float p,
+                      Rng* dropout_rng);
+
 // ---- regularisation (dropout.cpp) ---------------------------------------
 // Zeroes each element with probability p and scales the rest by 1/(1-p);
 // the identity when p == 0. Draws one key from rng per call.

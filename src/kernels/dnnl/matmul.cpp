@@ -197,6 +197,17 @@ MatmulOperand MatmulOperand::transposed() const {
   return out;
 }
 
+MatmulOperand MatmulOperand::of_storage(Tensor storage, int64_t rows, int64_t cols, bool bf16) {
+  check(storage.numel() == (bf16 ? (rows * cols + 1) / 2 : rows * cols), "matmul operand storage of ",
+        storage.numel(), " floats for ", rows, " x ", cols, bf16 ? " bf16" : " fp32", " values");
+  MatmulOperand out;
+  out.storage_ = std::move(storage);
+  out.shape_ = {rows, cols};
+  out.strides_ = {cols, 1};
+  out.bf16_ = bf16;
+  return out;
+}
+
 MatmulOperand MatmulOperand::in_bf16() const {
   if (bf16_) return *this;
   MatmulOperand out = *this;

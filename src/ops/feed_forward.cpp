@@ -1,0 +1,61 @@
+// The Transformer's ReLU feed-forward block as one op:
+// linear2(dropout(relu(linear1(x)))). Apart, dropout wrote its output only
+// for the second product to round it to bf16, and the backward made three
+// passes (dropout, ReLU, rounding) over the [rows, ffn] gradient; here each
+// is one pass, and the values are the separate ops' own, bit for bit.
+#include "kernels/kernels.h"
+#include "ops/product.h"
+#include "rosetta/error.h"
+#include "rosetta/ops/ops.h"
+
+namespace rosetta::ops {
+
+using detail::product;
+using kernels::MatmulOperand;
+
+Var feed_forward_relu(const Var& x, const Var& w1, const Var& b1, const Var& w2, const Var& b2, float p,
+                      Rng* dropout_rng) {
+  check(w1.value().ndim() == 2 && w2.value().ndim() == 2 && w2.value().dim(1) == w1.value().dim(0),
+        "feed_forward: weights ", shape_text(w1.shape()), " and ", shape_text(w2.shape()), " do not chain");
+  const int64_t in = w1.value().dim(1), hidden = w1.value().dim(0), out_width = w2.value().dim(0);
+  check(x.value().ndim() >= 1 && x.value().dim(-1) == in, "feed_forward: input ", shape_text(x.shape()),
+        " does not fit weight ", shape_text(w1.shape()));
+  check(!b1.defined() || b1.value().numel() == hidden, "feed_forward: bias ", shape_text(b1.shape()), " for ",
+        hidden, " units");
+  check(!b2.defined() || b2.value().numel() == out_width, "feed_forward: bias ", shape_text(b2.shape()), " for ",
+        out_width, " outputs");
+  if (!dropout_rng) p = 0.0f;
+  const MatmulOperand x2(kernels::contiguous(x.value()).view({-1, in}));  // [R, In]
+  const MatmulOperand w1t = MatmulOperand::transposed_weights({w1.value()});
+  const MatmulOperand w2t = MatmulOperand::transposed_weights({w2.value()});
+  Tensor h = Tensor::empty({x2.dim(0), hidden});  // the ReLU's output: its mask for the backward
+  kernels::matmul(x2, w1t, h, {.bias = b1.defined() ? &b1.value() : nullptr, .relu = true});
+  const uint64_t key = p > 0.0f ? dropout_rng->next_u64() : 0;  // ops::dropout's draw
+  const MatmulOperand z = kernels::dropout_operand(h, p, key);
+  Tensor y = Tensor::empty({x2.dim(0), out_width});
+  kernels::matmul(z, w2t, y, {.bias = b2.defined() ? &b2.value() : nullptr});
+  Shape out_shape = x.shape();
+  out_shape.back() = out_width;
+  return Var::from_op(
+      y.view(out_shape), {x, w1, b1, w2, b2},
+      [x = x.sink(), w1 = w1.sink(), b1 = b1.sink(), w2 = w2.sink(), b2 = b2.sink(), x2, w1_op = w1t.transposed(),
+       w2_op = w2t.transposed(), h, z, p, key](const Tensor& g) {
+        const Tensor g2 = g.view({-1, g.dim(-1)});  // [R, Out]
+        const MatmulOperand pg(g2);
+        if (w2.requires_grad()) w2.accumulate_grad(product(pg.transposed(), z));
+        if (b2.requires_grad()) {
+          Tensor db = Tensor::empty({1, g2.dim(1)});
+          kernels::reduce_sum(g2, db);
+          b2.accumulate_grad(db.view({g2.dim(1)}));
+        }
+        if (!x.requires_grad() && !w1.requires_grad() && !b1.requires_grad()) return;
+        const Tensor dz = product(pg, w2_op);  // [R, Hidden]
+        Tensor db1 = Tensor::empty({dz.dim(1)});
+        const MatmulOperand gh = kernels::relu_dropout_backward_operand(dz, h, p, key, db1);
+        if (x.requires_grad()) x.accumulate_grad(product(gh, w1_op).view(x.shape()));
+        if (w1.requires_grad()) w1.accumulate_grad(product(gh.transposed(), x2));
+        if (b1.requires_grad()) b1.accumulate_grad(db1);
+      });
+}
+
+}  // namespace rosetta::ops
