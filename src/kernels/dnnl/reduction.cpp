@@ -23,7 +23,9 @@ void reduce_sum(const Tensor& x, Tensor& out) {
     return;
   }
   // Summing over leading or trailing axes is a product with a vector of ones,
-  // which oneDNN's matmul does far faster than its reference reduction.
+  // which oneDNN's matmul does far faster than its reference reduction; in
+  // fp32 whatever the products' precision (bias gradients are such sums, and
+  // rounding their terms to bf16 would cost a pass and their accuracy).
   const Tensor input = contiguous(x);
   int leading = 0, trailing = 0;  // reduced axes at the front, kept at the back (or the reverse)
   while (leading < x.ndim() && out.shape()[leading] == 1) ++leading;
@@ -44,8 +46,11 @@ void reduce_sum(const Tensor& x, Tensor& out) {
     if (!ones.defined() || ones.numel() < reduced) ones = Tensor::full({reduced}, 1.0f);
     const Tensor ones_view = ones.narrow(0, 0, reduced);
     Tensor result = out.view({front ? 1 : kept, front ? kept : 1});
-    if (front) matmul(ones_view.view({1, reduced}), input.view({reduced, kept}), result);
-    else matmul(input.view({kept, reduced}), ones_view.view({reduced, 1}), result);
+    const auto ones_op = MatmulOperand::of_storage(ones_view, front ? 1 : reduced, front ? reduced : 1, false);
+    const auto input_op = MatmulOperand::of_storage(input.view({input.numel()}), front ? reduced : kept,
+                                                    front ? kept : reduced, false);
+    if (front) matmul(ones_op, input_op, result);
+    else matmul(input_op, ones_op, result);
     return;
   }
   std::string key = "reduce_sum";
