@@ -104,6 +104,7 @@ void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx) { app
 
 MatmulOperand dropout_operand(const Tensor& h, float p, uint64_t key) {
   check_matrix(h, "dropout_operand input");
+  if (p == 0.0f) return MatmulOperand(h);  // no copy in fp32 (decoding, validation)
   const Mask m(p, key);
   const bool bf16 = matmul_precision() == Precision::bf16;
   const int64_t n = h.numel();
@@ -116,12 +117,7 @@ MatmulOperand dropout_operand(const Tensor& h, float p, uint64_t key) {
   for (int64_t i = 0; i < pieces; ++i) {
     const int64_t begin = i * kPiece, count = std::min(kPiece, n - begin);
     if (!bf16) {
-      if (p > 0.0f) mask_range(m, x + begin, begin, count, out_f32 + begin);
-      else std::memcpy(out_f32 + begin, x + begin, static_cast<size_t>(count) * sizeof(float));
-      continue;
-    }
-    if (p == 0.0f) {
-      round_to_bf16_serial(x + begin, out_bf16 + begin, count);
+      mask_range(m, x + begin, begin, count, out_f32 + begin);
       continue;
     }
     float buf[kPiece];
