@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -26,6 +25,7 @@
 #include "rosetta/train/checkpoint_average.h"
 #include "rosetta/train/gradient_sum.h"
 #include "rosetta/train/optimizer.h"
+#include "rosetta/train/progress_history.h"
 #include "rosetta/train/progress_plot.h"
 #include "rosetta/train/replicas.h"
 #include "rosetta/train/run_folder.h"
@@ -96,11 +96,7 @@ class Trainer {
   ValidationResult validate(const std::string& kind = "valid");
   TokenMasking masking() const;  // a masked language model's; off for the others
   void log_progress(double loss, double nll, double grad_norm, float lr);
-  // The plot's points of the updates before a resume, from metrics.jsonl.
-  void reload_plot_points();
   void write_plot();
-  // What the plot's score panel shows: BLEU, or a language model's perplexity.
-  double plotted_score(double nll, double bleu) const { return monolingual_ ? std::exp(nll) : bleu; }
   // final.ckpt: the mean of the last train.average_last checkpoints, validated.
   void write_final_average(TrainResult& result);
   // The better of best.ckpt and final.ckpt on validation; unvalidated, final.ckpt, else the last checkpoint.
@@ -539,7 +535,7 @@ ValidationResult Trainer::validate(const std::string& kind) {
   }
   line["elapsed_sec"] = elapsed();
   append_metrics(json_line(line));
-  const double score = plotted_score(r.nll, r.bleu);
+  const double score = plotted_score(monolingual_, r.nll, r.bleu);
   if (kind == "valid") {
     plot_.valid_loss.emplace_back(static_cast<double>(step_), r.loss);
     plot_.valid_score.emplace_back(static_cast<double>(step_), score);
@@ -548,41 +544,6 @@ ValidationResult Trainer::validate(const std::string& kind) {
   }
   write_plot();
   return r;
-}
-
-namespace {
-
-// The number under key in a metrics line, or NaN (no such key, null, not a number).
-double json_field(const Json& line, const char* key) {
-  const auto it = line.find(key);
-  return it != line.end() && it->is_number() ? it->get<double>() : std::nan("");
-}
-
-}  // namespace
-
-void Trainer::reload_plot_points() {
-  if (!group_.is_root()) return;
-  const auto score_of = [&](const Json& line) {
-    return plotted_score(json_field(line, "valid_nll"), json_field(line, "valid_bleu"));
-  };
-  std::ifstream in(run_.path("metrics.jsonl"));
-  for (std::string text; std::getline(in, text);) {
-    const Json line = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!line.is_object()) continue;  // a line cut by a crash
-    const double step = json_field(line, "step");
-    if (!(step <= static_cast<double>(step_))) continue;  // lines past the checkpoint are redone
-    const std::string type = line.value("type", "");
-    if (type == "train") {
-      plot_.train_loss.emplace_back(step, json_field(line, "loss"));
-      plot_.learning_rate.emplace_back(step, json_field(line, "lr"));
-    } else if (type == "valid") {
-      plot_.valid_loss.emplace_back(step, json_field(line, "valid_loss"));
-      plot_.valid_score.emplace_back(step, score_of(line));
-    } else if (type == "final") {  // an earlier end of this run (raised limits go on from it)
-      plot_.final_score.emplace_back(step, score_of(line));
-      final_score_ = monolingual_ ? -json_field(line, "valid_nll") : json_field(line, "valid_bleu");
-    }
-  }
 }
 
 void Trainer::write_plot() {
@@ -694,7 +655,11 @@ TrainResult Trainer::run() {
                  group_.threads_may_communicate() ? ", each while the backward pass goes on"
                                                   : " after the backward pass (MPI allows no second thread)");
   }
-  if (!resumed_from_.empty()) reload_plot_points();
+  if (!resumed_from_.empty() && group_.is_root()) {  // the plot goes on with the updates before the resume
+    ProgressHistory history = read_progress_history(run_.path("metrics.jsonl"), step_, monolingual_);
+    plot_ = std::move(history.plot);
+    final_score_ = history.final_score;
+  }
   if (group_.distributed()) {
     std::string valid_text;
     for (const auto* lines : {&valid_.sources, &valid_.references})

@@ -122,7 +122,7 @@ MatmulOperand dropout_operand(const Tensor& h, float p, uint64_t key) {
     }
     float buf[kPiece];
     mask_range(m, x + begin, begin, count, buf);
-    store(buf, count, true, out_f32, out_bf16, begin);
+    round_to_bf16_serial(buf, out_bf16 + begin, count);
   }
   return MatmulOperand::of_storage(std::move(storage), h.dim(0), h.dim(1), bf16);
 }
