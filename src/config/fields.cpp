@@ -46,8 +46,8 @@ Field text(const std::string& key, std::string& target, const std::string& help)
 
 Field duration(const std::string& key, double& target, const std::string& help) {
   return {key, help,
-          [&target, key](const YAML::Node& n) {
-            target = parse_duration(scalar_as<std::string>(n, "a duration"), key);
+          [&target](const YAML::Node& n) {  // the error is put in the key's context by the caller
+            target = parse_duration(scalar_as<std::string>(n, "a duration"), "");
           },
           [&target] { return YAML::Node(target); }};
 }

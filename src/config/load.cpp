@@ -151,21 +151,38 @@ void resolve_data_paths(Config& config, const std::string& root) {
 }
 
 double parse_duration(const std::string& text, const std::string& what) {
-  // A number with an optional unit: 90, 90s, 20m, 1.5h, 2d.
-  size_t begin = text.find_first_not_of(" \t"), end = text.find_last_not_of(" \t");
-  const std::string t = begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
-  double scale = 1;
-  std::string number = t;
-  if (!t.empty() && std::string("smhd").find(t.back()) != std::string::npos) {
-    scale = t.back() == 'm' ? 60 : t.back() == 'h' ? 3600 : t.back() == 'd' ? 86400 : 1;
-    number = t.substr(0, t.size() - 1);
-    while (!number.empty() && number.back() == ' ') number.pop_back();
+  // A number with an optional unit (90, 90s, 20m, 1.5h, 2d), or several with
+  // units, largest first, as a clock reads them: 1h30m, 7m09s.
+  const auto fail = [&] {
+    return Error(concat(what.empty() ? "" : what + ": ", "expected a duration such as 90s, 20m, 1.5h or 1h30m, got '",
+                        text, "'"));
+  };
+  const size_t first = text.find_first_not_of(" \t"), last = text.find_last_not_of(" \t");
+  if (first == std::string::npos) throw fail();
+  const std::string t = text.substr(first, last - first + 1);
+  const std::string units = "dhms";
+  const double unit_seconds[] = {86400, 3600, 60, 1};
+  double seconds = 0;
+  size_t at = 0, next_unit = 0;  // units must come largest first, each once
+  while (at < t.size()) {
+    at = t.find_first_not_of(' ', at);
+    const size_t number_end = t.find_first_not_of("0123456789.", at);
+    const std::string number = t.substr(at, number_end - at);
+    if (number.empty() || !std::isdigit(static_cast<unsigned char>(number[0])) ||
+        std::count(number.begin(), number.end(), '.') > 1)
+      throw fail();
+    size_t unit_at = number_end == std::string::npos ? t.size() : t.find_first_not_of(' ', number_end);
+    if (unit_at >= t.size()) {  // a bare number: seconds, and only alone
+      if (at != 0) throw fail();
+      return std::stod(number);
+    }
+    const size_t unit = units.find(t[unit_at]);
+    if (unit == std::string::npos || unit < next_unit) throw fail();
+    seconds += std::stod(number) * unit_seconds[unit];
+    next_unit = unit + 1;
+    at = unit_at + 1;
   }
-  const bool digits_only = !number.empty() && std::isdigit(static_cast<unsigned char>(number[0])) &&
-                           number.find_first_not_of("0123456789.") == std::string::npos &&
-                           std::count(number.begin(), number.end(), '.') <= 1;
-  if (!digits_only) throw Error(concat(what, ": expected a duration such as 90s, 20m or 1.5h, got '", text, "'"));
-  return std::stod(number) * scale;
+  return seconds;
 }
 
 }  // namespace rosetta

@@ -109,6 +109,20 @@ TEST(Config, Durations) {
   EXPECT_DOUBLE_EQ(parse_duration("1.5h", "t"), 5400);
   EXPECT_DOUBLE_EQ(parse_duration("20m", "t"), 1200);
   EXPECT_THROW(parse_duration("20 minutes", "t"), Error);
+  EXPECT_DOUBLE_EQ(parse_duration("1h30m", "t"), 5400);
+  EXPECT_DOUBLE_EQ(parse_duration("7m09s", "t"), 429);
+  EXPECT_DOUBLE_EQ(parse_duration(" 2d 1.5h ", "t"), 2 * 86400 + 5400);
+  EXPECT_THROW(parse_duration("30m1h", "t"), Error);  // largest unit first
+  EXPECT_THROW(parse_duration("1m1m", "t"), Error);   // each unit once
+  EXPECT_THROW(parse_duration("1h30", "t"), Error);   // a bare number only alone
+  EXPECT_THROW(parse_duration("", "t"), Error);
+  EXPECT_THROW(parse_duration("h", "t"), Error);
+  try {
+    parse_duration("7x", "train.max_time");
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("train.max_time: expected a duration"), 0u) << e.what();
+  }
 }
 
 }  // namespace

@@ -118,7 +118,8 @@ std::string describe_defaults();
 std::string data_root(const std::string& command_line_root);
 void resolve_data_paths(Config& config, const std::string& root);
 
-// Parses "90", "90s", "20m", "1.5h" to seconds; throws naming `what` otherwise.
+// Parses "90", "90s", "20m", "1.5h", "1h30m", "7m09s" to seconds; throws
+// naming `what` (when not empty) otherwise.
 double parse_duration(const std::string& text, const std::string& what);
 
 }  // namespace rosetta
