@@ -97,10 +97,10 @@ void run(const TranslateOptions& o) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const EngineStats engine = engine_stats();
   spdlog::info("translated {} lines in {:.2f}s: {:.2f} lines/s, {:.1f} target tokens/s ({} tokens), beam {}, batch {}, "
-               "{} threads; tensors: peak {} MiB, {} MiB cached; {} oneDNN primitives made",
+               "{} threads; tensors: peak {} MiB, {} MiB cached; {} oneDNN primitives made in {:.2f}s",
                done, seconds, seconds > 0 ? done / seconds : 0.0, seconds > 0 ? tokens / seconds : 0.0, tokens,
                search.beam_size, batch_size, o.threads, engine.peak_tensor_bytes >> 20, engine.cached_tensor_bytes >> 20,
-               engine.created_primitives);
+               engine.created_primitives, engine.primitive_seconds);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ namespace rosetta::kernels {
 
 size_t primitive_cache_size();  // oneDNN primitives held by the cache
 size_t primitives_created();    // and made so far (cache misses)
+double primitive_creation_seconds();  // wall time spent making them
 void reserve_primitive_cache(size_t primitives);  // room for at least this many
 
 // ---- layout (oneDNN reorder) -------------------------------------------

@@ -728,9 +728,11 @@ TrainResult Trainer::run() {
     }
   }
   const EngineStats engine = engine_stats();
-  spdlog::info("stopped ({}) at step {}, epoch {}, after {}; tensors: peak {} MiB, {} MiB cached; {} oneDNN primitives",
+  spdlog::info("stopped ({}) at step {}, epoch {}, after {}; tensors: peak {} MiB, {} MiB cached; {} oneDNN primitives "
+               "({} made in {:.1f}s)",
                reason, step_, epoch_, duration_text(elapsed()), engine.peak_tensor_bytes >> 20,
-               engine.cached_tensor_bytes >> 20, engine.cached_primitives);
+               engine.cached_tensor_bytes >> 20, engine.cached_primitives, engine.created_primitives,
+               engine.primitive_seconds);
   result.steps = step_;
   result.epochs = epoch_;
   // best_bleu_ holds the best validation score: BLEU, or a language model's -nll.

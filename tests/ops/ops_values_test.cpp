@@ -456,10 +456,13 @@ TEST(PrimitiveCache, ReusesPrimitivesForARepeatedShape) {
   Var a(testing::random_tensor({13, 7}, 1)), b(testing::random_tensor({7, 5}, 2));
   ops::matmul(a, b);
   const size_t after_first = kernels::dnnl_ctx::cache_misses();
+  const double seconds_after_first = engine_stats().primitive_seconds;
   for (int i = 0; i < 5; ++i) ops::matmul(a, b);
   EXPECT_EQ(kernels::dnnl_ctx::cache_misses(), after_first);  // built once
+  EXPECT_EQ(engine_stats().primitive_seconds, seconds_after_first);  // and no time spent making it again
   ops::matmul(a, Var(testing::random_tensor({7, 6}, 3)));
   EXPECT_EQ(kernels::dnnl_ctx::cache_misses(), after_first + 1);
+  EXPECT_GT(engine_stats().primitive_seconds, seconds_after_first);  // a new shape's creation is timed
   EXPECT_LE(kernels::dnnl_ctx::cache_size(), 256u);  // bounded
 }
 

@@ -9,6 +9,7 @@ namespace rosetta {
 struct EngineStats {
   int64_t live_tensor_bytes = 0, cached_tensor_bytes = 0, peak_tensor_bytes = 0;
   int64_t cached_primitives = 0, created_primitives = 0;
+  double primitive_seconds = 0;  // spent making the primitives
 };
 
 EngineStats engine_stats();

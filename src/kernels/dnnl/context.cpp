@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <charconv>
 #include <cstdlib>
 #include <list>
@@ -39,6 +40,7 @@ struct Cache {
   std::list<std::pair<std::string, Entry>> entries;  // most recent first
   std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator> index;
   size_t misses = 0;
+  double making_seconds = 0;  // spent in make(): what new shapes cost
 };
 
 Cache& cache() {
@@ -122,12 +124,19 @@ Entry cached(std::string key, const std::function<Entry()>& make) {
     }
   }
   Entry entry;
+  thread_local int nesting = 0;  // a backward make() may make its forward hint: time the outer one only
+  const auto started = std::chrono::steady_clock::now();
+  ++nesting;
   try {
     entry = make();
   } catch (const dnnl::error& e) {
+    --nesting;
     throw Error(concat("oneDNN could not create a primitive for ", key.substr(0, described), ": ", e.what()));
   }
+  const bool outermost = --nesting == 0;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::lock_guard lock(c.mutex);
+  if (outermost) c.making_seconds += seconds;
   if (auto it = c.index.find(key); it != c.index.end()) return it->second->second;  // another thread was first
   ++c.misses;
   c.entries.emplace_front(key, std::move(entry));
@@ -156,6 +165,11 @@ size_t cache_misses() {
   return cache().misses;
 }
 
+double making_seconds() {
+  std::lock_guard lock(cache().mutex);
+  return cache().making_seconds;
+}
+
 dnnl::primitive_attr attributes() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -178,5 +192,6 @@ void execute(const Entry& entry, std::unordered_map<int, dnnl::memory> args) {
 namespace rosetta::kernels {
 size_t primitive_cache_size() { return dnnl_ctx::cache_size(); }
 size_t primitives_created() { return dnnl_ctx::cache_misses(); }
+double primitive_creation_seconds() { return dnnl_ctx::making_seconds(); }
 void reserve_primitive_cache(size_t primitives) { dnnl_ctx::reserve(primitives); }
 }  // namespace rosetta::kernels
