@@ -134,7 +134,7 @@ std::vector<Field> fields(Config& c) {
       number("train.bucket_mb", t.bucket_mb, "with several processes: gradients are summed across them in buckets of this many MB, each as soon as the backward pass completes it"),
       number("train.max_steps", t.max_steps, "stop after this many updates (0: no limit)"),
       number("train.max_epochs", t.max_epochs, "stop after this many epochs (0: no limit)"),
-      duration("train.max_time", t.max_time, "stop after this much wall-clock time: 90s, 20m, 1.5h (0: no limit)"),
+      duration("train.max_time", t.max_time, "stop after this much wall-clock time: 90s, 20m, 1.5h, 1h30m (0: no limit)"),
       number("train.log_every", t.log_every, "updates between log lines"),
       number("train.valid_every", t.valid_every, "updates between validations (0: off)"),
       number("train.save_every", t.save_every, "updates between checkpoints"),
