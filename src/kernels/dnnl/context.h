@@ -41,8 +41,8 @@ struct Entry {
 // Returns the cached entry for key, calling make() only the first time.
 Entry cached(std::string key, const std::function<Entry()>& make);
 size_t cache_size();
-size_t cache_misses();
-double making_seconds();  // primitives created so far
+size_t cache_misses();    // primitives created so far
+double making_seconds();  // and the wall time spent creating them
 void reserve(size_t primitives);  // capacity for at least this many (unless set by the environment)
 
 // A typed copy of an entry's primitive descriptor, for the forward hint that
