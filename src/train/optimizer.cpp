@@ -107,7 +107,7 @@ void scale_grads(const nn::NamedParameters& parameters, float factor) {
   }
 }
 
-float learning_rate(const TrainConfig& c, int64_t step, int64_t planned_end) {
+float learning_rate(const TrainConfig& c, int64_t step) {
   const double s = static_cast<double>(step), warmup = static_cast<double>(c.warmup_steps);
   if (c.warmup_steps > 0 && step <= c.warmup_steps) {
     if (c.schedule == ScheduleKind::inverse_sqrt && c.warmup_init_lr == 0.0f)
@@ -120,7 +120,7 @@ float learning_rate(const TrainConfig& c, int64_t step, int64_t planned_end) {
     case ScheduleKind::constant:
       return c.lr;
     case ScheduleKind::linear: {
-      const double end = static_cast<double>(c.decay_steps > 0 ? c.decay_steps : c.max_steps > 0 ? c.max_steps : planned_end);
+      const double end = static_cast<double>(c.decay_steps > 0 ? c.decay_steps : c.max_steps > 0 ? c.max_steps : 0);
       if (end <= warmup) return c.lr;
       return static_cast<float>(c.lr * std::max(0.0, (end - s) / (end - warmup)));
     }

@@ -30,6 +30,7 @@
 #include "rosetta/train/replicas.h"
 #include "rosetta/train/run_folder.h"
 #include "rosetta/train/stop_signal.h"
+#include "rosetta/train/time_plan.h"
 #include "rosetta/train/validation.h"
 
 namespace rosetta {
@@ -119,14 +120,14 @@ class Trainer {
     if (hooks_.elapsed) return hooks_.elapsed(step_);
     return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
   }
-  // A linear schedule with no end in updates ends with the time budget: at
-  // the end of warm-up the updates that fit in what is left of train.max_time
-  // are counted once (kept in checkpoints, so a resume repeats the schedule).
+  // A linear schedule with no end in updates ends with the time budget (see
+  // TimePlan: counted at the end of warm-up, recounted as the run goes).
   bool plans_from_time() const {
     const auto& t = config_.train;
     return t.schedule == ScheduleKind::linear && t.decay_steps == 0 && t.max_steps == 0 && t.max_time > 0;
   }
   void plan_updates();
+  float current_rate() const;
 
   Config config_;
   TrainHooks hooks_;
@@ -154,7 +155,7 @@ class Trainer {
   int64_t bad_validations_ = 0;
   int64_t nonfinite_in_row_ = 0;
   double elapsed_before_ = 0;
-  int64_t planned_updates_ = 0;  // plans_from_time(): the schedule's end, 0 until planned
+  TimePlan time_plan_;  // plans_from_time(): where the rate reaches zero
   double final_score_ = std::nan("");  // final.ckpt's validation score (as best_bleu_), NaN: none
   int64_t saved_step_ = -1;      // the step of the newest checkpoint written or resumed from
   std::map<std::string, std::string> plan_;             // this run's plan records
@@ -266,7 +267,7 @@ Checkpoint Trainer::snapshot() const {
   c.texts["state/best_bleu"] = json_line(best_bleu_);
   c.texts["state/bad_validations"] = std::to_string(bad_validations_);
   c.texts["state/elapsed"] = json_line(elapsed());
-  c.texts["state/planned_updates"] = std::to_string(planned_updates_);
+  time_plan_.store(c.texts);
   for (const auto& [key, value] : plan_) c.texts[key] = value;
   store_parameters(*model_, c);
   adam_->save(c);
@@ -286,7 +287,7 @@ void Trainer::restore(const Checkpoint& c) {
   best_bleu_ = std::stod(c.text("state/best_bleu"));
   bad_validations_ = std::stoll(c.text("state/bad_validations"));
   elapsed_before_ = std::stod(c.text("state/elapsed"));
-  planned_updates_ = c.has_text("state/planned_updates") ? std::stoll(c.text("state/planned_updates")) : 0;
+  time_plan_.restore(c.texts, config_.train.warmup_steps);
   for (const auto& [key, value] : c.texts)
     if (key.rfind("state/plan/", 0) == 0) resumed_plan_[key] = value;
 }
@@ -439,8 +440,10 @@ bool Trainer::train_update() {
   // Clipping scales the gradients inside Adam's pass rather than in one of its own.
   const float clip = t.clip_norm > 0 && grad_norm > t.clip_norm ? static_cast<float>(t.clip_norm / (grad_norm + 1e-6)) : 1.0f;
   ++step_;
-  if (plans_from_time() && planned_updates_ == 0 && step_ >= std::max<int64_t>(t.warmup_steps, 1)) plan_updates();
-  const float lr = learning_rate(t, step_, planned_updates_);
+  if (plans_from_time() && ((!time_plan_.planned() && step_ >= std::max<int64_t>(t.warmup_steps, 1)) ||
+                            time_plan_.recount_due(step_)))
+    plan_updates();
+  const float lr = current_rate();
   adam_->step(lr, clip);
   adam_->zero_grad();
   if (ema_) ema_->update(parameters);
@@ -585,13 +588,24 @@ std::string Trainer::model_to_use(const TrainResult& result) const {
 
 void Trainer::plan_updates() {
   const auto& t = config_.train;
-  // The pace so far, with 3% of what is left kept for validations and saving.
-  const double per_update = elapsed() / static_cast<double>(step_);
-  const double left = std::max(0.0, t.max_time - elapsed());
-  planned_updates_ = step_ + static_cast<int64_t>(0.97 * left / std::max(per_update, 1e-9));
-  group_.broadcast(std::span<int64_t>(&planned_updates_, 1));  // the root's clock plans for all
-  spdlog::info("schedule: {:.2f}s an update so far; the learning rate reaches zero at update {} (train.max_time {})",
-               per_update, planned_updates_, duration_text(t.max_time));
+  const double now = elapsed();
+  const bool first = !time_plan_.planned();
+  int64_t end = time_plan_.proposed_end(step_, now, t.max_time);
+  group_.broadcast(std::span<int64_t>(&end, 1));  // the root's clock plans for all
+  const int64_t before = time_plan_.end();
+  time_plan_.count(step_, now, end);
+  if (first)
+    spdlog::info("schedule: {:.2f}s an update so far; the learning rate reaches zero at update {} (train.max_time {})",
+                 now / static_cast<double>(step_), end, duration_text(t.max_time));
+  else
+    spdlog::info("schedule: recounted at update {} from the pace since the last count: zero at update {} instead of {}",
+                 step_, end, before);
+}
+
+float Trainer::current_rate() const {
+  const auto& t = config_.train;
+  if (plans_from_time() && time_plan_.planned()) return static_cast<float>(t.lr * time_plan_.fraction(step_));
+  return learning_rate(t, step_);
 }
 
 std::string Trainer::agreed_stop_reason() {
@@ -607,7 +621,7 @@ std::string Trainer::agreed_stop_reason() {
 std::string Trainer::stop_reason(bool signalled) const {
   const auto& t = config_.train;
   if (signalled) return "signal";
-  if (planned_updates_ > 0 && step_ >= planned_updates_) return "planned_updates";
+  if (time_plan_.planned() && step_ >= time_plan_.end()) return "planned_updates";
   if (t.max_steps > 0 && step_ >= t.max_steps) return "max_steps";
   if (t.max_time > 0 && elapsed() >= t.max_time) return "max_time";
   if (epochs_done(data_position_)) return "max_epochs";

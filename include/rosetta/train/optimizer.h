@@ -40,11 +40,10 @@ double global_grad_norm(const nn::NamedParameters& parameters);
 // Multiplies every gradient by factor.
 void scale_grads(const nn::NamedParameters& parameters, float factor);
 
-// The learning rate before update `step` (counted from 1).
-// planned_end: where a linear schedule with neither train.decay_steps nor
-// train.max_steps reaches zero (the trainer plans it from train.max_time);
-// 0 while not planned yet (the peak rate holds after warm-up).
-float learning_rate(const TrainConfig& config, int64_t step, int64_t planned_end = 0);
+// The learning rate before update `step` (counted from 1). A linear schedule
+// with neither train.decay_steps nor train.max_steps holds the peak after
+// warm-up here: the trainer ends it with the time budget (TimePlan).
+float learning_rate(const TrainConfig& config, int64_t step);
 
 // Exponential moving average of the parameters (Marian's exponential
 // smoothing): shadow = decay * shadow + (1 - decay) * parameter.
