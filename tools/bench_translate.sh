@@ -4,8 +4,10 @@
 # PyTorch reference (../shared/reference/torch_ref.py) decoding the same file
 # with the SAME weights in the same run: the checkpoint is exported to the
 # reference's format (tools/export_torch_ref.py), so both decode the same
-# model and produce (nearly) the same translations. JSON lines, with the load
-# average, then the ratios.
+# model and produce (nearly) the same translations. Ours in fp32 at 1 and 2
+# threads (the output compared with the reference's), then at 2 threads with
+# translate's default precision (auto: bf16 where the CPU has native bf16 dot
+# products). JSON lines, with the load average, then the ratios.
 #
 #   tools/bench_translate.sh CHECKPOINT
 #   REF_THREADS="1 2"   reference thread counts (default both; its README finds 1 fastest)
@@ -19,16 +21,19 @@ ref_text=$data/test_2016_flickr.de
 bleu() { build/rosetta bleu --ref "$ref_text" --hyp "$1" --json | head -n 1 | grep -o '"score": *[0-9.]*' | grep -o '[0-9.]*$'; }
 mode_of() { [ "$1" = 5 ] && echo beam || echo greedy; }
 
-for threads in 1 2; do
+for run in "fp32 1" "fp32 2" "auto 2"; do
+  read -r precision threads <<<"$run"
   for beam in 5 1; do
-    log="$work/t$threads.b$beam.log"
+    log="$work/$precision.t$threads.b$beam.log"
     out="$work/ours.$(mode_of $beam).t$threads.txt"
+    [ "$precision" = fp32 ] || out="$work/ours.$(mode_of $beam).t$threads.$precision.txt"
     /usr/bin/time -f "peak_rss_kb %M" build/rosetta translate -m "$checkpoint" -i "$input" -o "$out" \
-      --beam-size "$beam" --batch-size 64 --threads "$threads" 2> "$log"
+      --beam-size "$beam" --batch-size 64 --threads "$threads" --precision "$precision" 2> "$log"
     lps=$(grep -o '[0-9.]* lines/s' "$log" | cut -d' ' -f1)
     tps=$(grep -o '[0-9.]* target tokens/s' "$log" | cut -d' ' -f1)
     rss=$(awk '/peak_rss_kb/ {printf "%.0f", $2/1024}' "$log")
-    echo "{\"system\":\"rosetta\",\"threads\":$threads,\"beam\":$beam,\"sentences_per_sec\":$lps,\"tgt_tokens_per_sec\":$tps,\"peak_rss_mb\":$rss,\"bleu\":$(bleu "$out"),\"loadavg_1m\":$(load)}"
+    used=$(grep -qE 'precision: (auto: )?bf16' "$log" && echo bf16 || echo fp32)
+    echo "{\"system\":\"rosetta\",\"precision\":\"$precision\",\"computes_in\":\"$used\",\"threads\":$threads,\"beam\":$beam,\"sentences_per_sec\":$lps,\"tgt_tokens_per_sec\":$tps,\"peak_rss_mb\":$rss,\"bleu\":$(bleu "$out"),\"loadavg_1m\":$(load)}"
   done
 done | tee "$work/results.jsonl"
 
@@ -64,12 +69,14 @@ done | tee -a "$work/results.jsonl"
 python3 - "$work/results.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-for beam in (5, 1):
-    ours = next(r for r in rows if r["system"] == "rosetta" and r["threads"] == 2 and r["beam"] == beam)
+for precision in ("fp32", "auto"):
+  for beam in (5, 1):
+    ours = next(r for r in rows if r["system"] == "rosetta" and r["precision"] == precision and r["threads"] == 2 and r["beam"] == beam)
     refs = [r for r in rows if r["system"].startswith("torch_ref") and r["beam"] == beam and r["sentences_per_sec"]]
     if refs:
         best = max(refs, key=lambda r: r["sentences_per_sec"])
-        print(json.dumps({"beam": beam, "ours_threads": 2, "ref_fastest": best["system"], "ref_fastest_threads": best["threads"],
+        print(json.dumps({"beam": beam, "ours_precision": precision, "ours_computes_in": ours["computes_in"], "ours_threads": 2,
+                          "ref_fastest": best["system"], "ref_fastest_threads": best["threads"],
                           "speed_ratio": round(ours["sentences_per_sec"] / best["sentences_per_sec"], 2),
                           "rss_ratio": round(ours["peak_rss_mb"] / best["peak_rss_mb"], 2) if best["peak_rss_mb"] else None}))
 PY
