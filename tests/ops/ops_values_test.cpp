@@ -394,6 +394,42 @@ TEST(StackedLinear, EqualsTheLinearLayersSideBySideInAndOutOfAFrozenScope) {
   EXPECT_THROW(ops::stacked_linear(x.narrow(1, 0, 3), weights, biases), Error);
 }
 
+// In a frozen-weights scope oneDNN multiplies by copies of the weights in the
+// layout it chose (blocked for its dot products): the same products as the
+// transposed weights outside a scope, at the decoder's row counts, in both
+// precisions, made once and reused.
+TEST(FrozenWeights, LaidOutCopiesGiveTheProductsOfTheWeights) {
+  const Tensor w = testing::random_tensor({300, 256}, 51);  // [Out, In]
+  for (const ops::Precision precision : {ops::Precision::fp32, ops::Precision::bf16}) {
+    if (precision == ops::Precision::bf16 && ops::native_bf16_isa().empty()) continue;
+    const ops::PrecisionScope scope(precision);
+    for (const int64_t rows : {1, 7, 32}) {
+      const Tensor x = testing::random_tensor({rows, 256}, 52 + rows);
+      const auto product = [&] {
+        Tensor y = Tensor::empty({rows, 300});
+        kernels::matmul(kernels::MatmulOperand(x), kernels::MatmulOperand::transposed_weights({w}), y);
+        return y.to_vector();
+      };
+      const std::vector<float> outside = product();
+      std::vector<float> first, again;
+      {
+        const ops::FrozenWeightsScope frozen;
+        first = product();
+        again = product();
+      }
+      EXPECT_EQ(first, again) << "rows " << rows;
+      std::vector<double> expected(outside.begin(), outside.end());
+      expect_near(first, expected, 1e-4);  // the same bf16 or fp32 products, summed in another order at most
+      if (precision == ops::Precision::fp32)
+        for (int64_t o : {0, 150, 299}) {
+          double sum = 0;
+          for (int64_t k = 0; k < 256; ++k) sum += double(x.data()[(rows - 1) * 256 + k]) * w.data()[o * 256 + k];
+          EXPECT_NEAR(first[(rows - 1) * 300 + o], sum, 1e-4) << "rows " << rows << " output " << o;
+        }
+    }
+  }
+}
+
 TEST(MemoryAttention, MatchesMaskedSoftmaxAttentionComputedInDouble) {
   // 2 sentences of 3 source positions, 2 heads of width 3, 2 query rows per sentence (beams).
   const int64_t sentences = 2, group = 2, heads = 2, length = 3, dh = 3, d = heads * dh;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "context.h"
 #include "kernels/kernels.h"
@@ -20,6 +21,13 @@
 namespace rosetta::kernels {
 
 using namespace dnnl_ctx;
+
+// A frozen weight's copies in the layouts oneDNN's products chose for it
+// (format "any"): usually one, blocked for its dot-product instructions.
+struct LaidOutCopies {
+  std::mutex mutex;
+  std::vector<std::pair<dnnl::memory::desc, Tensor>> copies;
+};
 
 namespace {
 
@@ -113,8 +121,26 @@ void key_append(std::string& key, const MatmulOperand& x) {
   dnnl_ctx::key_append(key, x.strides());
 }
 
+// The frozen weight b in the layout `wanted`: its plain storage when that is
+// it, else a copy reordered on first use and kept with the weight.
+dnnl::memory weights_laid_out(const MatmulOperand& b, const dnnl::memory::desc& plain, const dnnl::memory::desc& wanted) {
+  if (wanted == plain) return dnnl::memory(plain, engine(), b.data());
+  LaidOutCopies& laid_out = *b.laid_out();
+  std::lock_guard lock(laid_out.mutex);
+  for (const auto& [desc, copy] : laid_out.copies)
+    if (desc == wanted) return dnnl::memory(desc, engine(), const_cast<float*>(copy.data()));
+  Tensor copy = Tensor::empty({static_cast<int64_t>((wanted.get_size() + sizeof(float) - 1) / sizeof(float))});
+  dnnl::memory to(wanted, engine(), copy.data());
+  const dnnl::reorder::primitive_desc pd(engine(), plain, engine(), wanted, attributes());
+  execute(Entry{dnnl::reorder(pd), pd}, {{DNNL_ARG_FROM, dnnl::memory(plain, engine(), b.data())}, {DNNL_ARG_TO, to}});
+  laid_out.copies.emplace_back(wanted, copy);
+  return to;
+}
+
 void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const MatmulOptions& options) {
-  std::string key = "matmul";
+  // Frozen weights let oneDNN choose their layout (the copy is made once).
+  const bool choose_layout = b.laid_out() != nullptr && b.ndim() == 2;
+  std::string key = choose_layout ? "matmul/any" : "matmul";
   key_append(key, a);
   key_append(key, b);
   dnnl_ctx::key_append(key, c);
@@ -135,12 +161,14 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const
     if (options.accumulate) ops.append_sum(1.0f);
     if (options.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     if (ops.len() > 0) attr.set_post_ops(ops);
-    dnnl::matmul::desc desc(a_desc, b_desc, bias_desc, desc_of(c));
+    const dnnl::memory::desc b_any = choose_layout ? dnnl::memory::desc(b_desc.dims(), b_desc.data_type(), dnnl::memory::format_tag::any) : b_desc;
+    dnnl::matmul::desc desc(a_desc, b_any, bias_desc, desc_of(c));
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     return Entry{dnnl::matmul(pd), pd};
   });
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, dnnl::memory(a_desc, engine(), a.data())},
-                                             {DNNL_ARG_WEIGHTS, dnnl::memory(b_desc, engine(), b.data())},
+                                             {DNNL_ARG_WEIGHTS, choose_layout ? weights_laid_out(b, b_desc, entry.pd.weights_desc())
+                                                                              : dnnl::memory(b_desc, engine(), b.data())},
                                              {DNNL_ARG_DST, memory_of(c)}};
   Tensor bias;  // outlives execute(): the memory object only borrows its data
   if (options.bias) {
@@ -183,7 +211,8 @@ MatmulOperand MatmulOperand::transposed_weights(const std::vector<Tensor>& weigh
     }
     if (const auto it = f.operands.find(key); it != f.operands.end()) return it->second;
   }
-  const MatmulOperand operand(stack_transposed(weights));  // outside the lock: other threads go on
+  MatmulOperand operand(stack_transposed(weights));  // outside the lock: other threads go on
+  operand.laid_out_ = std::make_shared<LaidOutCopies>();
   std::lock_guard lock(f.mutex);
   if (f.depth > 0) f.operands.emplace(key, operand);
   return operand;
@@ -191,6 +220,7 @@ MatmulOperand MatmulOperand::transposed_weights(const std::vector<Tensor>& weigh
 
 MatmulOperand MatmulOperand::transposed() const {
   MatmulOperand out = *this;
+  out.laid_out_.reset();  // its copies hold the other orientation
   const size_t n = shape_.size();
   std::swap(out.shape_[n - 1], out.shape_[n - 2]);
   std::swap(out.strides_[n - 1], out.strides_[n - 2]);
