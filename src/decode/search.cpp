@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "rosetta/error.h"
+#include "rosetta/ops/ops.h"
 
 namespace rosetta {
 
@@ -43,6 +44,30 @@ float block_max(const float* x, int64_t n) {
   for (; i < n; ++i) best = std::max(best, x[i]);
   for (float lane : lanes) best = std::max(best, lane);
   return best;
+}
+
+// The first largest of row[0 .. vocab-1] other than PAD and BOS (as
+// std::max_element after forbid_special): the largest of each block in
+// vector registers, then the first in the block that holds it. The row is
+// left as it was.
+int32_t best_allowed_token(float* row, int64_t vocab) {
+  const float pad = row[kPadId], bos = row[kBosId];
+  forbid_special(row, vocab);
+  constexpr int64_t kBlock = 64;
+  float best = kNegInf;
+  int64_t best_block = 0;
+  for (int64_t start = 0; start < vocab; start += kBlock) {
+    const float m = block_max(row + start, std::min(kBlock, vocab - start));
+    if (m > best) {
+      best = m;
+      best_block = start;
+    }
+  }
+  float* end = row + std::min(vocab, best_block + kBlock);
+  const int32_t token = static_cast<int32_t>(std::find(row + best_block, end, best) - row);
+  row[kPadId] = pad;
+  row[kBosId] = bos;
+  return token;
 }
 
 // The best `count` of base[b] + row_b[v] over beams b and tokens v, best first.
@@ -133,14 +158,16 @@ std::vector<Hypothesis> greedy_search(const Transformer& model, const std::vecto
   std::vector<int32_t> alive(n), previous(n, kBosId);
   std::iota(alive.begin(), alive.end(), 0);
   for (int64_t t = 0; t < longest && !alive.empty(); ++t) {
-    Tensor log_probs = model.step(state, previous);  // [alive, V]
+    // The largest logit is the most probable token: only its log-probability is worked out.
+    Tensor logits = model.step_logits(state, previous);  // [alive, V]
+    std::vector<int32_t> picked(alive.size());
+    for (size_t j = 0; j < alive.size(); ++j) picked[j] = best_allowed_token(logits.data() + j * vocab, vocab);
+    const std::vector<float> log_p = ops::token_log_probabilities(logits, picked);
     std::vector<int32_t> keep, next;
     for (size_t j = 0; j < alive.size(); ++j) {
-      float* row = log_probs.data() + j * vocab;
-      forbid_special(row, vocab);
-      const int32_t token = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+      const int32_t token = picked[j];
       Hypothesis& h = out[alive[j]];
-      h.score += row[token];
+      h.score += log_p[j];
       if (token == kEosId) continue;
       h.tokens.push_back(token);
       if (record) h.attention.push_back(attention_row(state, options, static_cast<int64_t>(j)));

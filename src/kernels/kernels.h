@@ -177,6 +177,9 @@ struct CrossEntropySums {
 // probs may be logits itself (the logits are then overwritten).
 CrossEntropySums cross_entropy_forward(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
                                        int32_t ignore_id, Tensor& probs);
+// out[r] = log softmax(logits[r])[tokens[r]], from the row's largest value
+// and sum of exponentials (no log-probability row is written).
+void token_log_probabilities(const Tensor& logits, std::span<const int32_t> tokens, std::span<float> out);
 // The sums alone (no gradient wanted): the logits are only read.
 CrossEntropySums cross_entropy_loss(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
                                     int32_t ignore_id);

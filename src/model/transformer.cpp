@@ -381,6 +381,11 @@ DecoderState Transformer::start(const TokenMatrix& src, int64_t max_target_lengt
 
 Tensor Transformer::step(DecoderState& state, const std::vector<int32_t>& previous) const {
   NoGradGuard no_grad;
+  return ops::log_softmax(Var(step_logits(state, previous))).value();
+}
+
+Tensor Transformer::step_logits(DecoderState& state, const std::vector<int32_t>& previous) const {
+  NoGradGuard no_grad;
   const int64_t b = static_cast<int64_t>(previous.size());
   check(b == state.batch(), "step() got ", b, " tokens for a batch of ", state.batch());
   check(state.length < state.capacity, "step() past the decoder state's capacity of ",
@@ -398,7 +403,7 @@ Tensor Transformer::step(DecoderState& state, const std::vector<int32_t>& previo
   }
   if (decoder_norm_) x = decoder_norm_->forward(x);
   ++state.length;
-  return ops::log_softmax(logits(x)).value().view({b, config_.vocab_size});  // [B, V]
+  return logits(x).value().view({b, config_.vocab_size});  // [B, V]
 }
 
 }  // namespace rosetta

@@ -108,4 +108,10 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
                       });
 }
 
+std::vector<float> token_log_probabilities(const Tensor& logits, const std::vector<int32_t>& tokens) {
+  std::vector<float> out(tokens.size());
+  kernels::token_log_probabilities(kernels::contiguous(logits), tokens, out);
+  return out;
+}
+
 }  // namespace rosetta::ops

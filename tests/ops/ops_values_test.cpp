@@ -174,6 +174,21 @@ TEST(CrossEntropyValues, ClosedForms) {
   EXPECT_THROW(ops::cross_entropy(two, {1, 7}), Error);
 }
 
+TEST(CrossEntropyValues, TokenLogProbabilitiesAreTheLogSoftmaxInDouble) {
+  const Tensor logits = testing::random_tensor({3, 1000}, 61, -8.0f, 8.0f);
+  const std::vector<int32_t> tokens = {0, 999, 417};
+  const std::vector<float> got = ops::token_log_probabilities(logits, tokens);
+  ASSERT_EQ(got.size(), 3u);
+  for (int64_t r = 0; r < 3; ++r) {
+    const float* x = logits.data() + r * 1000;
+    double largest = x[0], sum = 0;
+    for (int64_t v = 0; v < 1000; ++v) largest = std::max(largest, double(x[v]));
+    for (int64_t v = 0; v < 1000; ++v) sum += std::exp(double(x[v]) - largest);
+    EXPECT_NEAR(got[r], x[tokens[r]] - largest - std::log(sum), 1e-5) << "row " << r;
+  }
+  EXPECT_THROW(ops::token_log_probabilities(logits, {0, 1000, 2}), Error);  // outside the vocabulary
+}
+
 TEST(CrossEntropyValues, StableForHugeLogits) {
   Var x = constant({1, 3}, {1e4f, 0, -1e4f});
   const float loss = ops::cross_entropy(x, {0}).value().item();

@@ -139,9 +139,11 @@ class Transformer : public nn::Module {
 
   // Incremental decoding (no gradients): start() encodes and caches the
   // cross-attention keys/values; step() takes the previous token of each row
-  // and returns log-probabilities [B, V] of the next.
+  // and returns log-probabilities [B, V] of the next; step_logits() the
+  // logits, for a search that needs only the largest and its score.
   DecoderState start(const TokenMatrix& src, int64_t max_target_length) const;
   Tensor step(DecoderState& state, const std::vector<int32_t>& previous) const;
+  Tensor step_logits(DecoderState& state, const std::vector<int32_t>& previous) const;
 
  private:
   Var embed(const nn::Embedding& table, const std::vector<int32_t>& ids, const Shape& shape,

@@ -75,6 +75,9 @@ Var sum(const Var& x, int axis, bool keepdim = false);
 // nll, when given, receives the mean of -log p[target] over the same rows.
 Var cross_entropy(const Var& logits, const std::vector<int32_t>& targets, float smoothing = 0.0f,
                   int32_t ignore_id = -1, double* nll = nullptr);
+// log softmax(logits[r])[tokens[r]] for each row of logits [N, V] (no
+// gradient): the score of a token picked from the logits themselves.
+std::vector<float> token_log_probabilities(const Tensor& logits, const std::vector<int32_t>& tokens);
 // cross_entropy(linear(hidden, weight, bias), ...) without the [N, V] logits:
 // hidden [N, D], weight [V, D], bias [V] or undefined. Chunks of rows go
 // through the product, the loss and (when gradients are wanted) both

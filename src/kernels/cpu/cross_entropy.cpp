@@ -114,6 +114,14 @@ CrossEntropySums cross_entropy_forward(const Tensor& logits, std::span<const int
   return all_rows(logits, targets, smoothing, ignore_id, Output::probabilities, 1.0f, probs.data());
 }
 
+void token_log_probabilities(const Tensor& logits, std::span<const int32_t> tokens, std::span<float> out) {
+  check_args(logits, tokens, 0.0f, -1);
+  check(out.size() == tokens.size(), "token_log_probabilities: room for ", out.size(), " of ", tokens.size(), " rows");
+  const int64_t vocab = logits.dim(1);
+  for (size_t r = 0; r < tokens.size(); ++r)
+    out[r] = static_cast<float>(-row_pass(logits.data() + r * vocab, vocab, tokens[r], 0.0f, Output::none, 0.0f, nullptr).nll);
+}
+
 CrossEntropySums cross_entropy_loss(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
                                     int32_t ignore_id) {
   check_args(logits, targets, smoothing, ignore_id);
