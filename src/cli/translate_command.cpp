@@ -44,7 +44,8 @@ void run(const TranslateOptions& o) {
                        .length_penalty = o.length_penalty >= 0 ? o.length_penalty : d.length_penalty,
                        .max_length_a = o.max_length_ratio >= 0 ? o.max_length_ratio : d.max_length_a,
                        .max_length_b = d.max_length_b,
-                       .n_best = o.n_best};
+                       .n_best = o.n_best,
+                       .greedy_scores = o.n_best > 1};  // scores are printed only in n-best lists
   check(search.n_best <= search.beam_size, "--n-best ", search.n_best, " exceeds the beam size ", search.beam_size);
   const int64_t batch_size = o.batch_size > 0 ? o.batch_size : d.batch_size;
   Translator translator(*loaded.model, loaded.vocabularies, search, batch_size, loaded.config.data.max_len);

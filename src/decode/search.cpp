@@ -162,7 +162,8 @@ std::vector<Hypothesis> greedy_search(const Transformer& model, const std::vecto
     Tensor logits = model.step_logits(state, previous);  // [alive, V]
     std::vector<int32_t> picked(alive.size());
     for (size_t j = 0; j < alive.size(); ++j) picked[j] = best_allowed_token(logits.data() + j * vocab, vocab);
-    const std::vector<float> log_p = ops::token_log_probabilities(logits, picked);
+    const std::vector<float> log_p =
+        options.greedy_scores ? ops::token_log_probabilities(logits, picked) : std::vector<float>(picked.size(), 0.0f);
     std::vector<int32_t> keep, next;
     for (size_t j = 0; j < alive.size(); ++j) {
       const int32_t token = picked[j];

@@ -58,7 +58,8 @@ void translate_and_score(const Transformer& model, const Vocabularies& vocabular
   const SearchOptions search{.beam_size = config.train.valid_beam_size,
                              .length_penalty = config.decode.length_penalty,
                              .max_length_a = config.decode.max_length_a,
-                             .max_length_b = config.decode.max_length_b};
+                             .max_length_b = config.decode.max_length_b,
+                             .greedy_scores = false};  // BLEU needs the words only
   Translator translator(model, vocabularies, search, config.decode.batch_size, config.data.max_len);
   const size_t lines = set.sources.size();
   const auto processes = static_cast<size_t>(group.size()), rank = static_cast<size_t>(group.rank());

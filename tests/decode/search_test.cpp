@@ -91,6 +91,27 @@ bool has_special(const std::vector<int32_t>& tokens) {
 // the same argmax path. They differ only at the length cap L, as the PyTorch
 // reference's two searches do: beam search forces EOS as the L-th output
 // (L - 1 tokens), greedy emits an L-th ordinary token and stops there.
+// Without scores greedy search picks the same tokens (the largest logit is
+// the most probable token) and leaves every score at 0.
+TEST(Search, GreedyWithoutScoresPicksTheSameTokens) {
+  const OneThread one_thread;
+  Rng rng(7);
+  const Transformer model(tiny_model(8), rng);
+  const auto sources = random_sources(12, 8, 7);
+  SearchOptions options{.beam_size = 1, .max_length_a = 1.0f, .max_length_b = 4};
+  const auto scored = greedy_search(model, sources, options);
+  options.greedy_scores = false;
+  const auto unscored = greedy_search(model, sources, options);
+  ASSERT_EQ(unscored.size(), scored.size());
+  int nonzero = 0;
+  for (size_t i = 0; i < scored.size(); ++i) {
+    EXPECT_EQ(unscored[i].tokens, scored[i].tokens) << "line " << i;
+    EXPECT_EQ(unscored[i].score, 0.0f) << "line " << i;
+    nonzero += scored[i].score < 0.0f;
+  }
+  EXPECT_EQ(nonzero, static_cast<int>(scored.size()));  // log-probabilities when asked
+}
+
 TEST(Search, BeamOfOneFollowsGreedy) {
   const OneThread one_thread;
   const SearchOptions options{.beam_size = 1, .length_penalty = 1.0f, .max_length_a = 0.5f, .max_length_b = 3};
