@@ -2,6 +2,7 @@
 
 #include "rosetta/error.h"
 #include "rosetta/model/checkpoint.h"
+#include "rosetta/nn/init.h"
 
 namespace rosetta {
 
@@ -18,7 +19,10 @@ LoadedModel load_model(const std::string& path, bool prefer_averaged) {
   loaded.config.model.src_vocab_size = loaded.vocabularies.source->vocab_size();
   loaded.config.model.vocab_size = loaded.vocabularies.target->vocab_size();
   Rng unused(0);
-  loaded.model = std::make_unique<Transformer>(loaded.config.model, unused);
+  {
+    const nn::init::SkipDrawingScope skip;  // every parameter is restored below
+    loaded.model = std::make_unique<Transformer>(loaded.config.model, unused);
+  }
   loaded.averaged_weights = prefer_averaged && c.find_tensor("ema/" + loaded.model->named_parameters().front().first);
   restore_parameters(c, *loaded.model, loaded.averaged_weights ? "ema/" : "param/");
   return loaded;

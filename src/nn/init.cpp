@@ -4,13 +4,22 @@
 
 namespace rosetta::nn::init {
 
+namespace {
+thread_local int skip_drawing = 0;
+}
+
+SkipDrawingScope::SkipDrawingScope() { ++skip_drawing; }
+SkipDrawingScope::~SkipDrawingScope() { --skip_drawing; }
+
 Tensor uniform(const Shape& shape, float bound, Rng& rng) {
+  if (skip_drawing > 0) return Tensor::zeros(shape);
   Tensor t = Tensor::empty(shape);
   for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = rng.uniform(-bound, bound);
   return t;
 }
 
 Tensor normal(const Shape& shape, float stddev, Rng& rng) {
+  if (skip_drawing > 0) return Tensor::zeros(shape);
   Tensor t = Tensor::empty(shape);
   for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = rng.normal(0.0f, stddev);
   return t;

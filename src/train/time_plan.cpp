@@ -13,8 +13,8 @@ bool TimePlan::recount_due(int64_t step) const {
 
 int64_t TimePlan::proposed_end(int64_t step, double elapsed, double budget) const {
   const double per_update = (elapsed - start_elapsed_) / static_cast<double>(std::max<int64_t>(step - start_, 1));
-  const double left = std::max(0.0, budget - elapsed);
-  return step + static_cast<int64_t>(0.97 * left / std::max(per_update, 1e-9));
+  const double usable = std::max(0.0, 0.97 * (budget - elapsed) - 0.01 * budget);
+  return step + static_cast<int64_t>(usable / std::max(per_update, 1e-9));
 }
 
 void TimePlan::count(int64_t step, double elapsed, int64_t end) {

@@ -3,10 +3,12 @@
 // the full pass.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "rosetta/error.h"
 #include "rosetta/model/transformer.h"
+#include "rosetta/nn/init.h"
 
 namespace rosetta {
 namespace {
@@ -64,6 +66,28 @@ TEST(Transformer, SameSeedSameModel) {
   Transformer m1(tiny(), a), m2(tiny(), b);
   const auto p1 = m1.named_parameters(), p2 = m2.named_parameters();
   for (size_t i = 0; i < p1.size(); ++i) EXPECT_EQ(p1[i].second.value().to_vector(), p2[i].second.value().to_vector());
+}
+
+// A model built to be loaded from a checkpoint draws nothing: its weights
+// are zeros until restored, and the generator is left where it was.
+TEST(Transformer, AModelBuiltToBeLoadedDrawsNothing) {
+  Rng rng(5), fresh(5);
+  {
+    const nn::init::SkipDrawingScope skip;
+    const Transformer model(tiny(), rng);
+    int64_t nonzero = 0;
+    for (const auto& [name, var] : model.named_parameters()) {
+      if (name.find("norm") != std::string::npos) continue;  // layer-norm gains start at 1, not drawn
+      const std::vector<float> v = var.value().to_vector();
+      nonzero += std::count_if(v.begin(), v.end(), [](float x) { return x != 0.0f; });
+    }
+    EXPECT_EQ(nonzero, 0);
+  }
+  EXPECT_EQ(rng.uniform(0.0f, 1.0f), fresh.uniform(0.0f, 1.0f));
+  const Transformer drawn(tiny(), rng);  // and outside the scope, drawn as before
+  const Transformer again(tiny(), fresh);
+  EXPECT_EQ(drawn.named_parameters().front().second.value().to_vector(),
+            again.named_parameters().front().second.value().to_vector());
 }
 
 TEST(Transformer, PaddingNeverChangesTheRealPositions) {

@@ -99,22 +99,23 @@ TEST(RunOutputs, EveryRunEndsWithAPictureThatKeepsEarlierPointsAfterAResume) {
 // A linear schedule that ends with train.max_time: counted at the end of
 // warm-up from the pace so far, recounted halfway through what is left, kept
 // in checkpoints. The clock is the test's: warm-up takes 2 s an update, the
-// rest 1 s, so the counts are known. Budget 60 s; at update 5 (10 s): zero at
-// 5 + floor(0.97 x 50 / 2) = 29, recounts while half of what is left is at
-// least 24 / 8 = 3 updates: at 17 (22 s, 1 s an update since 5) 17 +
-// floor(0.97 x 38) = 53; at 35: 35 + floor(0.97 x 20) = 54; at 44: 54; at 49:
-// 54. Counted once, the run would have stopped at 29, 34 s into 60.
+// rest 1 s, so the counts are known. Budget 65 s, of which 0.97 x what is
+// left - 0.65 s are planned: at update 5 (10 s) zero at 5 + floor(52.7 / 2)
+// = 31; recounts while half of what is left is at least 26 / 8 = 3 updates:
+// at 18 (23 s, 1 s an update since 5) 18 + floor(40.09) = 58; at 38: 58; at
+// 48: 58; at 53: 59; at 56: 59. Counted once, the run would have stopped at
+// 31, 36 s into 65.
 TEST(RunOutputs, TimeBudgetScheduleIsRecountedAndResumesBitForBit) {
-  const std::vector<std::string> settings = {"train.schedule=linear", "train.warmup_steps=5", "train.max_time=60", "train.max_steps=0",
+  const std::vector<std::string> settings = {"train.schedule=linear", "train.warmup_steps=5", "train.max_time=65", "train.max_steps=0",
                                              "train.log_every=1", "train.valid_every=0", "train.save_every=1000"};
   TrainHooks clock;
   clock.elapsed = [](int64_t step) { return step <= 5 ? 2.0 * step : 10.0 + static_cast<double>(step - 5); };
   TempDir straight, resumed;
   const TrainResult a = train(tiny_config(straight, settings), clock);
-  EXPECT_EQ(a.steps, 54);
+  EXPECT_EQ(a.steps, 59);
   EXPECT_EQ(a.stop_reason, "planned_updates");
   // Interrupted before the first recount (update 12) and after the second (40), then resumed each time.
-  for (const auto& [stop_at, end] : {std::pair<int64_t, const char*>{12, "29"}, {40, "54"}}) {
+  for (const auto& [stop_at, end] : {std::pair<int64_t, const char*>{12, "31"}, {40, "58"}}) {
     TrainHooks interrupt = clock;
     interrupt.after_backward = [stop_at](int64_t step, const nn::NamedParameters&) {
       if (step == stop_at) request_stop();
@@ -126,20 +127,21 @@ TEST(RunOutputs, TimeBudgetScheduleIsRecountedAndResumesBitForBit) {
     EXPECT_EQ(load_checkpoint(part.last_checkpoint).text("state/planned_updates"), end);
   }
   const TrainResult b = train(tiny_config(resumed, settings), clock);
-  EXPECT_EQ(b.steps, 54);
+  EXPECT_EQ(b.steps, 59);
   const auto sa = loss_and_rate(straight.path("run/metrics.jsonl")), sb = loss_and_rate(resumed.path("run/metrics.jsonl"));
-  ASSERT_EQ(sa.size(), 54u);
+  ASSERT_EQ(sa.size(), 59u);
   EXPECT_EQ(sa, sb);  // bit for bit, as printed in shortest exact form
-  // The rate falls without a jump: half the peak at 17 (12 of 24 updates to 29),
-  // a quarter at 35 (18 of 36 to 53), then down to zero at 54.
+  // The rate falls without a jump: half the peak at 18 (13 of 26 updates to 31),
+  // a quarter at 38 (20 of 40 to 58), an eighth at 48, then down to zero at 59.
   const float peak = tiny_config(straight, settings).train.lr;
   const auto rate = [&](size_t step) { return std::stod(sa[step - 1].substr(sa[step - 1].rfind(' ') + 1)); };
   EXPECT_NEAR(rate(5), peak, 1e-9);
-  EXPECT_NEAR(rate(17), peak / 2, 1e-9);
-  EXPECT_NEAR(rate(35), peak / 4, 1e-9);
-  EXPECT_GT(rate(53), 0.0);
-  EXPECT_EQ(rate(54), 0.0);
-  for (size_t step = 6; step <= 54; ++step) EXPECT_LE(rate(step), rate(step - 1)) << step;
+  EXPECT_NEAR(rate(18), peak / 2, 1e-9);
+  EXPECT_NEAR(rate(38), peak / 4, 1e-9);
+  EXPECT_NEAR(rate(48), peak / 8, 1e-9);
+  EXPECT_GT(rate(58), 0.0);
+  EXPECT_EQ(rate(59), 0.0);
+  for (size_t step = 6; step <= 59; ++step) EXPECT_LE(rate(step), rate(step - 1)) << step;
 }
 
 TEST(ProgressPlot, ASinglePointStillShowsAndTextIsEscaped) {

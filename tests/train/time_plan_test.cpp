@@ -22,19 +22,22 @@ TEST(TimePlan, ACheckpointCountedOnceKeepsItsSchedule) {
 
 TEST(TimePlan, RecountsFromThePaceSinceTheLastCountAndKeepsTheRate) {
   TimePlan plan;
-  // 100 updates in 200 s of a 1,000 s budget: 100 + floor(0.97 x 800 / 2) = 488.
-  EXPECT_EQ(plan.proposed_end(100, 200, 1000), 488);
-  plan.count(100, 200, 488);
+  // 100 updates in 200 s of a 1,036 s budget: 836 s left, of which 0.97 x 836 - 10.36 = 800.56 s
+  // are planned, at 2 s an update: 100 + 400 = 500.
+  EXPECT_EQ(plan.proposed_end(100, 200, 1036), 500);
+  plan.count(100, 200, 500);
   EXPECT_EQ(plan.fraction(100), 1.0);
-  EXPECT_FALSE(plan.recount_due(293));
-  ASSERT_TRUE(plan.recount_due(294));  // halfway: 100 + 388 / 2
-  // 194 updates in 194 s since: 1 s an update, 606 s left.
-  EXPECT_EQ(plan.proposed_end(294, 394, 1000), 294 + 587);
-  plan.count(294, 394, 881);
-  EXPECT_NEAR(plan.fraction(294), 0.5, 1e-15);
-  EXPECT_NEAR(plan.fraction(587), 0.5 * 294 / 587, 1e-15);
-  EXPECT_TRUE(plan.recount_due(587));  // halfway again: 294 + 587 / 2
-  EXPECT_EQ(plan.fraction(881), 0.0);
+  EXPECT_FALSE(plan.recount_due(299));
+  ASSERT_TRUE(plan.recount_due(300));  // halfway
+  // 200 updates in 200 s since: 1 s an update; 636 s left: 0.97 x 636 - 10.36 = 606.56.
+  EXPECT_EQ(plan.proposed_end(300, 400, 1036), 300 + 606);
+  plan.count(300, 400, 906);
+  EXPECT_NEAR(plan.fraction(300), 0.5, 1e-15);
+  EXPECT_NEAR(plan.fraction(603), 0.25, 1e-15);
+  EXPECT_TRUE(plan.recount_due(603));  // halfway again
+  EXPECT_EQ(plan.fraction(906), 0.0);
+  // With nothing usable left, the end is now.
+  EXPECT_EQ(plan.proposed_end(900, 1030, 1036), 900);
   // Stored and restored, the same schedule.
   std::map<std::string, std::string> texts;
   plan.store(texts);
