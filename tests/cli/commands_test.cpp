@@ -50,14 +50,14 @@ class Commands : public ::testing::Test {
 
 // The command sorts lines by length into batches of 2; each output line must
 // be the translation of its own input line, which the library gives here
-// for each line alone (a batch of one).
+// for each line alone (a batch of one), both in fp32.
 TEST_F(Commands, TranslateKeepsLinesInOrderAndEmptyLinesEmpty) {
   const std::vector<std::string> lines = {"the dog runs", "", "a big red house in the park", "tree",
                                           "the small child plays with a ball in the park", "a man", "",
                                           "the cat sees a bird"};
   const std::string input = dir_->write_lines("in.txt", lines);
   const auto r = run_command(rosetta_binary() + " translate --model " + checkpoint_ + " --input " + input + " --output " +
-                             dir_->path("out.txt") + " --beam-size 3 --batch-size 2");
+                             dir_->path("out.txt") + " --beam-size 3 --batch-size 2 --precision fp32");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto out = lines_of(dir_->path("out.txt"));
   ASSERT_EQ(out.size(), lines.size());
@@ -76,10 +76,15 @@ TEST_F(Commands, TranslateKeepsLinesInOrderAndEmptyLinesEmpty) {
   // Only different translations can show lines out of order.
   EXPECT_GE(distinct.size(), 4u);
   // Standard input to standard output gives the same translations.
-  const auto piped = run_command("cat " + input + " | " + rosetta_binary() + " translate -m " + checkpoint_ + " -b 3", true);
+  const auto piped =
+      run_command("cat " + input + " | " + rosetta_binary() + " translate -m " + checkpoint_ + " -b 3 --precision fp32", true);
   std::string expected_output;
   for (const auto& line : out) expected_output += line + "\n";
   EXPECT_EQ(piped.output, expected_output);
+  // Without --precision: auto, which the log names (bf16 only where the CPU has native bf16 dot products).
+  const auto by_default = run_command("cat " + input + " | " + rosetta_binary() + " translate -m " + checkpoint_ + " -b 3");
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.output;
+  EXPECT_NE(by_default.output.find("precision: auto: "), std::string::npos) << by_default.output;
 }
 
 TEST_F(Commands, NBestListsScoredHypotheses) {
