@@ -14,7 +14,7 @@ bool TimePlan::recount_due(int64_t step) const {
 int64_t TimePlan::proposed_end(int64_t step, double elapsed, double budget) const {
   const double per_update = (elapsed - start_elapsed_) / static_cast<double>(std::max<int64_t>(step - start_, 1));
   const double usable = std::max(0.0, 0.97 * (budget - elapsed) - 0.01 * budget);
-  return step + static_cast<int64_t>(usable / std::max(per_update, 1e-9));
+  return step + static_cast<int64_t>(std::min(usable / std::max(per_update, 1e-9), 1e15));  // a stalled clock stays finite
 }
 
 void TimePlan::count(int64_t step, double elapsed, int64_t end) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <thread>
 
 #include "kernels/dnnl/context.h"
 #include "kernels/kernels.h"
@@ -442,6 +443,44 @@ TEST(FrozenWeights, LaidOutCopiesGiveTheProductsOfTheWeights) {
           EXPECT_NEAR(first[(rows - 1) * 300 + o], sum, 1e-4) << "rows " << rows << " output " << o;
         }
     }
+  }
+}
+
+// Decoding streams share the frozen weights: two threads meeting a weight
+// at once make one copy in oneDNN's layout (one waits for the other) and
+// both get the product a lone thread gets.
+TEST(FrozenWeights, TwoThreadsAtFirstUseGetTheSameProducts) {
+  const Tensor w = testing::random_tensor({200, 256}, 71);
+  const Tensor x = testing::random_tensor({16, 256}, 72);
+  const auto product = [&] {
+    Tensor y = Tensor::empty({16, 200});
+    kernels::matmul(kernels::MatmulOperand(x), kernels::MatmulOperand::transposed_weights({w}), y);
+    return y.to_vector();
+  };
+  std::vector<float> alone;
+  {
+    const ops::FrozenWeightsScope frozen;
+    std::thread lone([&] {
+      set_num_threads(1);  // as each of the two below
+      alone = product();
+    });
+    lone.join();
+  }
+  for (int round = 0; round < 4; ++round) {
+    const ops::FrozenWeightsScope frozen;  // a new scope: the copies are made again, by both threads at once
+    std::vector<float> first, second;
+    std::thread a([&] {
+      set_num_threads(1);
+      first = product();
+    });
+    std::thread b([&] {
+      set_num_threads(1);
+      second = product();
+    });
+    a.join();
+    b.join();
+    EXPECT_EQ(first, alone) << "round " << round;
+    EXPECT_EQ(second, alone) << "round " << round;
   }
 }
 

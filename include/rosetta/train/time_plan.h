@@ -1,8 +1,8 @@
 // A linear decay of the learning rate that reaches zero when train.max_time
 // ends. The updates that fit are counted at the end of warm-up from the pace
 // so far, then counted again halfway through what is left, from the pace
-// since the last count, until what is left is short (an eighth of the first
-// plan). Warm-up runs slower than the rest (its shapes are new to the
+// since the last count, while that half is at least an eighth of the first
+// plan. Warm-up runs slower than the rest (its shapes are new to the
 // primitive cache), so one count left 6-8% of the budget unused. A new count
 // decays from the rate reached so far, so the schedule stays continuous.
 // Everything it decides is kept in checkpoints, so a resumed run repeats an

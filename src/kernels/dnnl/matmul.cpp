@@ -243,6 +243,7 @@ MatmulOperand MatmulOperand::in_bf16() const {
   MatmulOperand out = *this;
   out.storage_ = to_bf16(storage_);
   out.bf16_ = true;
+  out.laid_out_.reset();  // a temporary bf16 copy: its layouts are not worth keeping
   return out;
 }
 
