@@ -154,6 +154,10 @@ std::vector<Field> fields(Config& c) {
       number("train.warmup_steps", t.warmup_steps, "linear warm-up updates"),
       number("train.warmup_init_lr", t.warmup_init_lr, "learning rate at the start of warm-up"),
       number("train.decay_steps", t.decay_steps, "linear schedule: updates to reach zero (0: train.max_steps; with neither, planned from train.max_time at the end of warm-up)"),
+      flag("train.recount_schedule", t.recount_schedule,
+           "a linear schedule planned from train.max_time is counted again halfway through what is left, from the pace "
+           "since (uses the budget to the end; a resumed run then repeats the rates only up to its next count, as the "
+           "clock decides them); false: counted once at the end of warm-up"),
       number("train.label_smoothing", t.label_smoothing, "label smoothing"),
       number("train.clip_norm", t.clip_norm, "clip the global gradient norm to this (0: off)"),
       number("train.ema_decay", t.ema_decay, "exponential moving average of the weights (0: off)"),

@@ -441,7 +441,7 @@ bool Trainer::train_update() {
   const float clip = t.clip_norm > 0 && grad_norm > t.clip_norm ? static_cast<float>(t.clip_norm / (grad_norm + 1e-6)) : 1.0f;
   ++step_;
   if (plans_from_time() && ((!time_plan_.planned() && step_ >= std::max<int64_t>(t.warmup_steps, 1)) ||
-                            time_plan_.recount_due(step_)))
+                            (t.recount_schedule && time_plan_.recount_due(step_))))
     plan_updates();
   const float lr = current_rate();
   adam_->step(lr, clip);

@@ -142,6 +142,13 @@ TEST(RunOutputs, TimeBudgetScheduleIsRecountedAndResumesBitForBit) {
   EXPECT_GT(rate(58), 0.0);
   EXPECT_EQ(rate(59), 0.0);
   for (size_t step = 6; step <= 59; ++step) EXPECT_LE(rate(step), rate(step - 1)) << step;
+  // Counted once (train.recount_schedule=false), the same clock stops the run at 31.
+  TempDir once;
+  std::vector<std::string> counted_once = settings;
+  counted_once.push_back("train.recount_schedule=false");
+  const TrainResult c = train(tiny_config(once, counted_once), clock);
+  EXPECT_EQ(c.steps, 31);
+  EXPECT_EQ(c.stop_reason, "planned_updates");
 }
 
 TEST(ProgressPlot, ASinglePointStillShowsAndTextIsEscaped) {

@@ -74,6 +74,7 @@ struct TrainConfig {
   int64_t warmup_steps = 1000;
   float warmup_init_lr = 0.0f;
   int64_t decay_steps = 0;         // linear schedule: steps to reach zero (0: max_steps)
+  bool recount_schedule = true;    // a schedule planned from max_time is recounted as the run goes
   float label_smoothing = 0.1f;
   float clip_norm = 1.0f;          // global gradient L2 norm; 0: off
   float ema_decay = 0.0f;          // exponential moving average of weights; 0: off
