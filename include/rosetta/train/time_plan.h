@@ -5,8 +5,10 @@
 // plan. Warm-up runs slower than the rest (its shapes are new to the
 // primitive cache), so one count left 6-8% of the budget unused. A new count
 // decays from the rate reached so far, so the schedule stays continuous.
-// Everything it decides is kept in checkpoints, so a resumed run repeats an
-// uninterrupted one bit for bit.
+// Everything it decides is kept in checkpoints: a resumed run repeats an
+// uninterrupted one's rates up to its next count, which reads the clock
+// (given the same clock, bit for bit to the end; train.recount_schedule:
+// false counts once, at the end of warm-up).
 #pragma once
 
 #include <cstdint>
