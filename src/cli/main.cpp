@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "openmp_waiting.h"
 #include "rosetta/dist/process_group.h"
 #include "rosetta/error.h"
 
@@ -17,6 +18,7 @@
 #endif
 
 int main(int argc, char** argv) {
+  rosetta::cli::start_with_bounded_openmp_spinning(argv);
   CLI::App app{"Rosetta: a Transformer machine-translation trainer for the CPU"};
   app.set_version_flag("--version", std::string("rosetta ") + ROSETTA_VERSION);
   app.require_subcommand(1);

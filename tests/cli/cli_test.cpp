@@ -34,6 +34,20 @@ TEST(Cli, DryRunPrintsTheReferenceParameterCount) {
   EXPECT_NE(r.output.find("estimated memory per batch"), std::string::npos);
 }
 
+// Two processes sharing the cores must not spin through each other's time
+// slices: unless the user chose, idle OpenMP threads spin 1,000 rounds.
+TEST(Cli, BoundsOpenMpSpinningUnlessTheUserChose) {
+  const std::string command = rosetta_binary() + " train --config " + kSmall + " --dry-run";
+  auto r = run_command("env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY " + command);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("idle OpenMP threads: GOMP_SPINCOUNT=1000)"), std::string::npos) << r.output;
+  r = run_command("env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive " + command);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("idle OpenMP threads: OMP_WAIT_POLICY=passive)"), std::string::npos) << r.output;
+  r = run_command("env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=20 " + command);
+  EXPECT_NE(r.output.find("idle OpenMP threads: GOMP_SPINCOUNT=20)"), std::string::npos) << r.output;
+}
+
 TEST(Cli, OverridesReachTheModel) {
   const auto r = run_command(rosetta_binary() + " train --config " + kSmall +
                              " --set model.norm=pre --set train.max_steps=200 --dry-run");
