@@ -110,7 +110,7 @@ void key_append(std::string& key, const Tensor& t) {
 // The lock covers the lookup and the insertion, not the creation: a stream
 // that meets a new shape does not stall the others while oneDNN compiles it
 // (and a backward primitive's make() may look up its forward hint).
-Entry cached(std::string key, const std::function<Entry()>& make) {
+Entry cached(std::string key, MakeEntry make) {
   const std::string::size_type described = key.size();  // the part worth printing
   key += "|threads=";
   append_number(key, omp_get_max_threads());
@@ -129,6 +129,9 @@ Entry cached(std::string key, const std::function<Entry()>& make) {
   ++nesting;
   try {
     entry = make();
+    entry.scratchpad = entry.pd.scratchpad_desc();
+    entry.scratchpad_bytes = entry.scratchpad.get_size();
+    entry.scratchpad_known = true;
   } catch (const dnnl::error& e) {
     --nesting;
     throw Error(concat("oneDNN could not create a primitive for ", key.substr(0, described), ": ", e.what()));
@@ -176,14 +179,23 @@ dnnl::primitive_attr attributes() {
   return attr;
 }
 
-void execute(const Entry& entry, std::unordered_map<int, dnnl::memory> args) {
-  const dnnl::memory::desc scratchpad_desc = entry.pd.scratchpad_desc();
+void Arguments::add(int arg, dnnl::memory memory) {
+  check(size_ < kMax, "a oneDNN primitive with more than ", kMax, " arguments");
+  c_args_[size_] = {arg, memory.get()};
+  memories_[size_++] = std::move(memory);
+}
+
+void execute(const Entry& entry, Arguments args) {
+  const dnnl::memory::desc scratchpad_desc = entry.scratchpad_known ? entry.scratchpad : entry.pd.scratchpad_desc();
+  const size_t bytes = entry.scratchpad_known ? entry.scratchpad_bytes : scratchpad_desc.get_size();
   Tensor scratchpad;  // outlives execute(): the memory object only borrows it
-  if (const size_t bytes = scratchpad_desc.get_size(); bytes > 0) {
+  if (bytes > 0) {
     scratchpad = Tensor::empty({static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float))});
-    args[DNNL_ARG_SCRATCHPAD] = dnnl::memory(scratchpad_desc, engine(), scratchpad.data());
+    args.add(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratchpad_desc, engine(), scratchpad.data()));
   }
-  entry.primitive.execute(stream(), args);
+  // The C call takes the arguments as an array (the C++ one wants a hash map).
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(entry.primitive.get(), stream().get(), args.size(), args.data()),
+                          "could not execute a primitive");
   stream().wait();
 }
 

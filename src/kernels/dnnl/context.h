@@ -5,9 +5,11 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include <functional>
+#include <array>
+#include <initializer_list>
 #include <string>
-#include <unordered_map>
+#include <type_traits>
+#include <utility>
 
 #include "rosetta/tensor/tensor.h"
 
@@ -37,9 +39,29 @@ dnnl::primitive_attr attributes();
 struct Entry {
   dnnl::primitive primitive;
   dnnl::primitive_desc_base pd;
+  // The scratchpad it needs, asked once when the cache stores it.
+  dnnl::memory::desc scratchpad = {};
+  size_t scratchpad_bytes = 0;
+  bool scratchpad_known = false;
 };
+
+// A borrowed callable that makes an entry: a lambda passed to cached() lives
+// until the call returns, so no std::function (and its allocation) per call.
+class MakeEntry {
+ public:
+  template <typename F>
+  MakeEntry(F&& make)  // NOLINT: converts from any lambda
+      : object_(const_cast<void*>(static_cast<const void*>(&make))),
+        call_([](void* object) -> Entry { return (*static_cast<std::remove_reference_t<F>*>(object))(); }) {}
+  Entry operator()() const { return call_(object_); }
+
+ private:
+  void* object_;
+  Entry (*call_)(void*);
+};
+
 // Returns the cached entry for key, calling make() only the first time.
-Entry cached(std::string key, const std::function<Entry()>& make);
+Entry cached(std::string key, MakeEntry make);
 size_t cache_size();
 size_t cache_misses();    // primitives created so far
 double making_seconds();  // and the wall time spent creating them
@@ -52,7 +74,25 @@ PrimitiveDesc typed_pd(const Entry& entry) {
   return PrimitiveDesc(entry.pd.get());
 }
 
+// A primitive's arguments, kept on the stack: the decoder runs thousands of
+// small primitives a second, and a hash map of them per call showed.
+class Arguments {
+ public:
+  Arguments(std::initializer_list<std::pair<int, dnnl::memory>> args) {
+    for (const auto& [arg, memory] : args) add(arg, memory);
+  }
+  void add(int arg, dnnl::memory memory);
+  int size() const { return size_; }
+  const dnnl_exec_arg_t* data() const { return c_args_.data(); }
+
+ private:
+  static constexpr int kMax = 16;  // layer norm backward takes 10
+  std::array<dnnl::memory, kMax> memories_;  // own the handles c_args_ point at
+  std::array<dnnl_exec_arg_t, kMax> c_args_{};
+  int size_ = 0;
+};
+
 // Runs the primitive on this thread's stream with a scratchpad of its own.
-void execute(const Entry& entry, std::unordered_map<int, dnnl::memory> args);
+void execute(const Entry& entry, Arguments args);
 
 }  // namespace rosetta::kernels::dnnl_ctx

@@ -46,7 +46,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   key_append(key, a);
   key_append(key, b);
   key_append(key, out);
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     dnnl::binary::desc desc(binary_algorithm(op), desc_of(a), desc_of(b), desc_of(out));
     dnnl::binary::primitive_desc pd(desc, attributes(), engine());
     return Entry{dnnl::binary(pd), pd};
@@ -64,7 +64,7 @@ Entry eltwise_forward_entry(dnnl::algorithm algorithm, const Tensor& x, float al
   key_append(key, alpha);
   key_append(key, beta);
   key_append(key, x);
-  return cached(key, [&] {
+  return cached(std::move(key), [&] {
     dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, desc_of(x),
                                      alpha, beta);
     dnnl::eltwise_forward::primitive_desc pd(desc, attributes(), engine());
@@ -96,7 +96,7 @@ void activation_backward(Activation kind, const Tensor& x, const Tensor& dy, Ten
   std::string key = "eltwise_bwd" + std::to_string(static_cast<int>(algorithm));
   key_append(key, x);
   key_append(key, dy);
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     const auto hint = typed_pd<dnnl::eltwise_forward::primitive_desc>(
         eltwise_forward_entry(algorithm, x, 0.0f, 0.0f));
     dnnl::eltwise_backward::desc desc(algorithm, desc_of(dy), desc_of(x), 0.0f, 0.0f);

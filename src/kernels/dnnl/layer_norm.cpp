@@ -23,7 +23,7 @@ Entry layer_norm_forward_entry(const Tensor& x, float eps) {
   std::string key = "layernorm_fwd";
   key_append(key, eps);
   key_append(key, x);
-  return cached(key, [&] {
+  return cached(std::move(key), [&] {
     const Shape stats = stat_shape(x);
     dnnl::layer_normalization_forward::desc desc(dnnl::prop_kind::forward_training, desc_of(x),
                                                  desc_of(stats, contiguous_strides(stats)), eps,
@@ -62,7 +62,7 @@ void layer_norm_backward(const Tensor& x, const Tensor& dy, const Tensor& gain,
   std::string key = "layernorm_bwd";
   key_append(key, eps);
   key_append(key, x);
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     const auto hint = typed_pd<dnnl::layer_normalization_forward::primitive_desc>(
         layer_norm_forward_entry(x, eps));
     const Shape stats = stat_shape(x);

@@ -62,7 +62,7 @@ Tensor to_bf16(const Tensor& t) {
                                 dnnl::memory::dims(t.strides().begin(), t.strides().end()));
   std::string key = "to_bf16";
   key_append(key, t);
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     dnnl::reorder::primitive_desc pd(engine(), desc_of(t), engine(), desc, attributes());
     return Entry{dnnl::reorder(pd), pd};
   });
@@ -152,7 +152,7 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const
   const dnnl::memory::desc a_desc = desc_at_rank(a, rank), b_desc = desc_at_rank(b, rank);
   Shape bias_shape(rank, 1);
   bias_shape.back() = c.shape().back();
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     dnnl::memory::desc bias_desc;
     if (options.bias) bias_desc = desc_of(bias_shape, contiguous_strides(bias_shape));
     dnnl::primitive_attr attr = attributes();
@@ -166,14 +166,14 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     return Entry{dnnl::matmul(pd), pd};
   });
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, dnnl::memory(a_desc, engine(), a.data())},
-                                             {DNNL_ARG_WEIGHTS, choose_layout ? weights_laid_out(b, b_desc, entry.pd.weights_desc())
-                                                                              : dnnl::memory(b_desc, engine(), b.data())},
-                                             {DNNL_ARG_DST, memory_of(c)}};
+  Arguments args{{DNNL_ARG_SRC, dnnl::memory(a_desc, engine(), a.data())},
+                 {DNNL_ARG_WEIGHTS, choose_layout ? weights_laid_out(b, b_desc, entry.pd.weights_desc())
+                                                  : dnnl::memory(b_desc, engine(), b.data())},
+                 {DNNL_ARG_DST, memory_of(c)}};
   Tensor bias;  // outlives execute(): the memory object only borrows its data
   if (options.bias) {
     bias = contiguous(*options.bias).view(bias_shape);
-    args[DNNL_ARG_BIAS] = memory_of(bias);
+    args.add(DNNL_ARG_BIAS, memory_of(bias));
   }
   execute(entry, std::move(args));
 }

@@ -56,7 +56,7 @@ void reduce_sum(const Tensor& x, Tensor& out) {
   std::string key = "reduce_sum";
   key_append(key, input);
   key_append(key, out);
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     dnnl::reduction::desc desc(dnnl::algorithm::reduction_sum, desc_of(input), desc_of(out), 0.0f, 0.0f);
     dnnl::reduction::primitive_desc pd(desc, attributes(), engine());
     return Entry{dnnl::reduction(pd), pd};

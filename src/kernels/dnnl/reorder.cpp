@@ -21,7 +21,7 @@ void copy(const Tensor& src, Tensor& dst) {
   std::string key = "reorder";
   key_append(key, src);
   key_append(key, dst);
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     dnnl::reorder::primitive_desc pd(engine(), desc_of(src), engine(), desc_of(dst), attributes());
     return Entry{dnnl::reorder(pd), pd};
   });

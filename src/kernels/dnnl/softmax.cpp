@@ -18,7 +18,7 @@ Entry softmax_forward_entry(const Tensor& x, const Tensor& y, bool log) {
   std::string key = log ? "logsoftmax_fwd" : "softmax_fwd";
   key_append(key, x);
   key_append(key, y);
-  return cached(key, [&] {
+  return cached(std::move(key), [&] {
     dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_training,
                                         softmax_algorithm(log), desc_of(x), desc_of(y),
                                         x.ndim() - 1);
@@ -45,7 +45,7 @@ void softmax_backward(const Tensor& y, const Tensor& dy, Tensor& dx, bool log) {
   key_append(key, y);
   key_append(key, dy);
   key_append(key, dx);
-  const Entry entry = cached(key, [&] {
+  const Entry entry = cached(std::move(key), [&] {
     const auto hint =
         typed_pd<dnnl::softmax_v2_forward::primitive_desc>(softmax_forward_entry(y, y, log));
     dnnl::softmax_v2_backward::desc desc(softmax_algorithm(log), desc_of(dx), desc_of(dy),
