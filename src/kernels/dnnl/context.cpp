@@ -64,11 +64,19 @@ dnnl::stream& stream() {
   return instance;
 }
 
+dnnl::memory::desc strided_desc(const int64_t* dims, const int64_t* strides, int rank, dnnl::memory::data_type type) {
+  // Through the C call: the C++ constructor copies dims and strides into two vectors.
+  check(rank >= 1 && rank <= DNNL_MAX_NDIMS, "oneDNN takes tensors of 1 to ", DNNL_MAX_NDIMS, " axes, not ", rank);
+  dnnl_memory_desc_t desc;
+  dnnl::error::wrap_c_api(dnnl_memory_desc_init_by_strides(&desc, rank, dims, static_cast<dnnl_data_type_t>(type), strides),
+                          "could not describe a strided tensor");
+  return dnnl::memory::desc(desc);
+}
+
 dnnl::memory::desc desc_of(const Shape& shape, const Strides& strides) {
-  if (shape.empty()) return dnnl::memory::desc({1}, dnnl::memory::data_type::f32, {1});
-  return dnnl::memory::desc(dnnl::memory::dims(shape.begin(), shape.end()),
-                            dnnl::memory::data_type::f32,
-                            dnnl::memory::dims(strides.begin(), strides.end()));
+  static constexpr int64_t kOne = 1;
+  if (shape.empty()) return strided_desc(&kOne, &kOne, 1, dnnl::memory::data_type::f32);
+  return strided_desc(shape.data(), strides.data(), static_cast<int>(shape.size()), dnnl::memory::data_type::f32);
 }
 
 dnnl::memory::desc desc_of(const Tensor& t) { return desc_of(t.shape(), t.strides()); }

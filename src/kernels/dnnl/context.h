@@ -19,6 +19,7 @@ dnnl::engine& engine();
 dnnl::stream& stream();
 
 dnnl::memory::desc desc_of(const Tensor& t);  // plain f32 with the tensor's strides
+dnnl::memory::desc strided_desc(const int64_t* dims, const int64_t* strides, int rank, dnnl::memory::data_type type);
 dnnl::memory::desc desc_of(const Shape& shape, const Strides& strides);
 dnnl::memory memory_of(const Tensor& t);
 

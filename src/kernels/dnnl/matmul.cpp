@@ -5,6 +5,8 @@
 // prepared (MatmulOperand), so an operand used by several products (an
 // activation in the forward and the backward, a gradient in two backward
 // products) is rounded once; the product accumulates and lands in fp32.
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cstdint>
@@ -104,15 +106,18 @@ Tensor stack_transposed(const std::vector<Tensor>& weights) {
 
 // The operand's memory descriptor at the product's rank (unit batch extents prepended).
 dnnl::memory::desc desc_at_rank(const MatmulOperand& x, int rank) {
-  Shape shape = x.shape();
-  Strides strides = x.strides();
-  while (static_cast<int>(shape.size()) < rank) {
-    strides.insert(strides.begin(), shape.empty() ? 1 : shape.front() * strides.front());
-    shape.insert(shape.begin(), 1);
+  std::array<int64_t, DNNL_MAX_NDIMS> shape, strides;
+  const int own = static_cast<int>(x.shape().size());
+  check(own >= 1 && rank >= own && rank <= DNNL_MAX_NDIMS, "matmul operand of ", own, " axes in a product of ", rank);
+  const int extra = rank - own;
+  std::copy(x.shape().begin(), x.shape().end(), shape.begin() + extra);
+  std::copy(x.strides().begin(), x.strides().end(), strides.begin() + extra);
+  for (int i = extra - 1; i >= 0; --i) {
+    shape[i] = 1;
+    strides[i] = shape[i + 1] * strides[i + 1];
   }
-  return dnnl::memory::desc(dnnl::memory::dims(shape.begin(), shape.end()),
-                            x.is_bf16() ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32,
-                            dnnl::memory::dims(strides.begin(), strides.end()));
+  return strided_desc(shape.data(), strides.data(), rank,
+                      x.is_bf16() ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32);
 }
 
 void key_append(std::string& key, const MatmulOperand& x) {
