@@ -9,14 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "rosetta/tensor/extents.h"
+
 namespace rosetta {
 
-using Shape = std::vector<int64_t>;
-using Strides = std::vector<int64_t>;
+using Shape = Extents;
+using Strides = Extents;
 
 int64_t numel(const Shape& shape);
 Strides contiguous_strides(const Shape& shape);
 std::string to_string(const Shape& shape);  // "[2, 3, 4]"
+std::ostream& operator<<(std::ostream& out, const Shape& shape);  // the same, for test messages
 
 // A shape for messages, formatted only when streamed. check()'s arguments are
 // evaluated on every call, even when it passes: shapes turned into strings
