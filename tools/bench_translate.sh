@@ -76,27 +76,6 @@ for threads in ${REF_THREADS:-1 2}; do
   done
 done | tee -a "$work/results.jsonl"
 
-# A VM's speed drifts within minutes, and the runs above put all of ours
-# before all of the reference's: the default precision against the
-# reference's fastest setting again, taking turns, PAIRS times each.
-fastest() {  # beam -> "threads blas" of the reference's fastest run
-  python3 -c 'import json,sys
-rows=[json.loads(l) for l in open(sys.argv[1])]
-refs=[r for r in rows if r["system"].startswith("torch_ref") and r["beam"]==int(sys.argv[2]) and r["sentences_per_sec"]]
-best=max(refs,key=lambda r:r["sentences_per_sec"]); print(best["threads"], best["blas"])' "$work/results.jsonl" "$1"
-}
-for beam in 5 1; do
-  read -r ref_threads ref_blas <<<"$(fastest $beam)"
-  for pair in $(seq "${PAIRS:-3}"); do
-    o=$(ours auto 2 "$beam"); r=$(reference_run "$ref_threads" "$ref_blas" "$(mode_of $beam)")
-    python3 -c 'import json,sys
-o,r=json.loads(sys.argv[1]),json.loads(sys.argv[2])
-print(json.dumps({"pair":int(sys.argv[3]),"beam":o["beam"],"ours_computes_in":o["computes_in"],"ours":o["sentences_per_sec"],
-  "ref":r["system"],"ref_threads":r["threads"],"ref_sentences_per_sec":r["sentences_per_sec"],
-  "speed_ratio":round(o["sentences_per_sec"]/r["sentences_per_sec"],2),"loadavg_1m":r["loadavg_1m"]}))' "$o" "$r" "$pair"
-  done
-done | tee "$work/pairs.jsonl"
-
 python3 - "$work/results.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -111,6 +90,29 @@ for precision in ("fp32", "auto"):
                           "speed_ratio": round(ours["sentences_per_sec"] / best["sentences_per_sec"], 2),
                           "rss_ratio": round(ours["peak_rss_mb"] / best["peak_rss_mb"], 2) if best["peak_rss_mb"] else None}))
 PY
+
+# A VM's speed drifts within minutes, and the runs above put all of ours
+# before all of the reference's: the default precision against the
+# reference's fastest setting again, taking turns, PAIRS times each.
+fastest() {  # beam -> "threads blas" of the reference's fastest run
+  python3 -c 'import json,sys
+rows=[json.loads(l) for l in open(sys.argv[1])]
+refs=[r for r in rows if r["system"].startswith("torch_ref") and r["beam"]==int(sys.argv[2]) and r["sentences_per_sec"]]
+best=max(refs,key=lambda r:r["sentences_per_sec"]); print(best["threads"], best["blas"])' "$work/results.jsonl" "$1"
+}
+[ "${PAIRS:-3}" -gt 0 ] || exit 0
+for beam in 5 1; do
+  read -r ref_threads ref_blas <<<"$(fastest $beam)"
+  for pair in $(seq "${PAIRS:-3}"); do
+    o=$(ours auto 2 "$beam"); r=$(reference_run "$ref_threads" "$ref_blas" "$(mode_of $beam)")
+    python3 -c 'import json,sys
+o,r=json.loads(sys.argv[1]),json.loads(sys.argv[2])
+print(json.dumps({"pair":int(sys.argv[3]),"beam":o["beam"],"ours_computes_in":o["computes_in"],"ours":o["sentences_per_sec"],
+  "ref":r["system"],"ref_threads":r["threads"],"ref_sentences_per_sec":r["sentences_per_sec"],
+  "speed_ratio":round(o["sentences_per_sec"]/r["sentences_per_sec"],2),"loadavg_1m":r["loadavg_1m"]}))' "$o" "$r" "$pair"
+  done
+done | tee "$work/pairs.jsonl"
+
 python3 - "$work/pairs.jsonl" <<'PY'
 import json, statistics, sys
 pairs = [json.loads(l) for l in open(sys.argv[1])]
