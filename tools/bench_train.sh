@@ -83,10 +83,12 @@ PY
     o=$(ours bf16); r=$(REF_FLAGS=--bf16 reference_run bf16 PATH="$PATH")
     python3 -c 'import json,sys
 o,r=json.loads(sys.argv[1]),json.loads(sys.argv[2])
+ratio=round(o["tgt_tok_per_sec"]/r["tgt_tok_per_sec"],3) if r["tgt_tok_per_sec"] else None
 print(json.dumps({"pair":int(sys.argv[3]),"ours":o["tgt_tok_per_sec"],"ref_bf16":r["tgt_tok_per_sec"],
-  "throughput_ratio":round(o["tgt_tok_per_sec"]/r["tgt_tok_per_sec"],3),"loadavg_1m":r["loadavg_1m"]}))' "$o" "$r" "$pair"
+  "throughput_ratio":ratio,"loadavg_1m":r["loadavg_1m"]}))' "$o" "$r" "$pair"
   done | tee "$work/pairs.jsonl"
   python3 -c 'import json,statistics,sys
-ratios=[json.loads(l)["throughput_ratio"] for l in open(sys.argv[1])]
+ratios=[x for x in (json.loads(l)["throughput_ratio"] for l in open(sys.argv[1])) if x is not None]
+if not ratios: sys.exit("no pair had a reference figure")
 print(json.dumps({"taking_turns":len(ratios),"median_throughput_ratio_bf16_vs_ref_bf16":statistics.median(ratios),"min":min(ratios),"max":max(ratios)}))' "$work/pairs.jsonl"
 fi

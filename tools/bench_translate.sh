@@ -98,18 +98,20 @@ fastest() {  # beam -> "threads blas" of the reference's fastest run
   python3 -c 'import json,sys
 rows=[json.loads(l) for l in open(sys.argv[1])]
 refs=[r for r in rows if r["system"].startswith("torch_ref") and r["beam"]==int(sys.argv[2]) and r["sentences_per_sec"]]
+if not refs: sys.exit(1)
 best=max(refs,key=lambda r:r["sentences_per_sec"]); print(best["threads"], best["blas"])' "$work/results.jsonl" "$1"
 }
 [ "${PAIRS:-3}" -gt 0 ] || exit 0
 for beam in 5 1; do
-  read -r ref_threads ref_blas <<<"$(fastest $beam)"
+  best=$(fastest $beam) || continue  # no reference figure for this beam
+  read -r ref_threads ref_blas <<<"$best"
   for pair in $(seq "${PAIRS:-3}"); do
     o=$(ours auto 2 "$beam"); r=$(reference_run "$ref_threads" "$ref_blas" "$(mode_of $beam)")
     python3 -c 'import json,sys
 o,r=json.loads(sys.argv[1]),json.loads(sys.argv[2])
 print(json.dumps({"pair":int(sys.argv[3]),"beam":o["beam"],"ours_computes_in":o["computes_in"],"ours":o["sentences_per_sec"],
   "ref":r["system"],"ref_threads":r["threads"],"ref_sentences_per_sec":r["sentences_per_sec"],
-  "speed_ratio":round(o["sentences_per_sec"]/r["sentences_per_sec"],2),"loadavg_1m":r["loadavg_1m"]}))' "$o" "$r" "$pair"
+  "speed_ratio":round(o["sentences_per_sec"]/r["sentences_per_sec"],2) if r["sentences_per_sec"] else None,"loadavg_1m":r["loadavg_1m"]}))' "$o" "$r" "$pair"
   done
 done | tee "$work/pairs.jsonl"
 
@@ -117,7 +119,7 @@ python3 - "$work/pairs.jsonl" <<'PY'
 import json, statistics, sys
 pairs = [json.loads(l) for l in open(sys.argv[1])]
 for beam in (5, 1):
-    ratios = [p["speed_ratio"] for p in pairs if p["beam"] == beam]
+    ratios = [p["speed_ratio"] for p in pairs if p["beam"] == beam and p["speed_ratio"] is not None]
     if ratios:
         print(json.dumps({"beam": beam, "taking_turns": len(ratios), "median_speed_ratio": statistics.median(ratios),
                           "min": min(ratios), "max": max(ratios)}))

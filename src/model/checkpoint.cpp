@@ -21,6 +21,7 @@ constexpr char kMagic[8] = {'R', 'S', 'T', 'A', 'C', 'K', 'P', 'T'};
 constexpr char kEndMagic[8] = {'R', 'S', 'T', 'A', 'E', 'N', 'D', '\0'};
 constexpr uint8_t kText = 1, kTensor = 2;
 constexpr uint32_t kMaxRank = 8;
+static_assert(kMaxRank <= Extents::kCapacity, "a checkpoint must not hold tensors a Shape cannot describe");
 
 // Reads from the payload with bounds checks: corruption that slips past the
 // checksum still ends in an error, never a read past the end.

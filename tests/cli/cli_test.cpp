@@ -38,13 +38,18 @@ TEST(Cli, DryRunPrintsTheReferenceParameterCount) {
 // slices: unless the user chose, idle OpenMP threads spin 1,000 rounds.
 TEST(Cli, BoundsOpenMpSpinningUnlessTheUserChose) {
   const std::string command = rosetta_binary() + " train --config " + kSmall + " --dry-run";
-  auto r = run_command("env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY " + command);
+  // The runtime itself must have read it: its last settings dump (the image run again) shows it.
+  auto r = run_command("env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY OMP_DISPLAY_ENV=verbose " + command);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("idle OpenMP threads: GOMP_SPINCOUNT=1000)"), std::string::npos) << r.output;
+  const auto last_dump = r.output.rfind("OPENMP DISPLAY ENVIRONMENT BEGIN");
+  ASSERT_NE(last_dump, std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("GOMP_SPINCOUNT = '1000'", last_dump), std::string::npos) << r.output.substr(last_dump);
   r = run_command("env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive " + command);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("idle OpenMP threads: OMP_WAIT_POLICY=passive)"), std::string::npos) << r.output;
   r = run_command("env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=20 " + command);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("idle OpenMP threads: GOMP_SPINCOUNT=20)"), std::string::npos) << r.output;
 }
 

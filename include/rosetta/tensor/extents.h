@@ -76,7 +76,7 @@ class Extents {
   iterator insert(const_iterator at, int64_t value) { return insert(at, size_t{1}, value); }
   iterator insert(const_iterator at, size_t n, int64_t value) {
     const size_t i = static_cast<size_t>(at - begin());
-    if (size_ + n > kCapacity) throw_too_many_axes(size_ + n);
+    if (n > kCapacity - size_) throw_too_many_axes(size_ + n);
     std::copy_backward(begin() + i, end(), end() + n);
     std::fill(begin() + i, begin() + i + n, value);
     size_ += n;
@@ -86,7 +86,7 @@ class Extents {
   iterator insert(const_iterator at, It first, It last) {
     const size_t i = static_cast<size_t>(at - begin());
     const Extents inserted(first, last);
-    if (size_ + inserted.size() > kCapacity) throw_too_many_axes(size_ + inserted.size());
+    if (inserted.size() > kCapacity - size_) throw_too_many_axes(size_ + inserted.size());
     std::copy_backward(begin() + i, end(), end() + inserted.size());
     std::copy(inserted.begin(), inserted.end(), begin() + i);
     size_ += inserted.size();

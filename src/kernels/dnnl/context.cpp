@@ -143,6 +143,9 @@ Entry cached(std::string key, MakeEntry make) {
   } catch (const dnnl::error& e) {
     --nesting;
     throw Error(concat("oneDNN could not create a primitive for ", key.substr(0, described), ": ", e.what()));
+  } catch (...) {
+    --nesting;
+    throw;
   }
   const bool outermost = --nesting == 0;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
