@@ -35,10 +35,6 @@ std::string to_string(const Shape& shape) {
 std::ostream& operator<<(std::ostream& out, ShapeText text) { return out << to_string(text.shape); }
 std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << to_string(shape); }
 
-void throw_too_many_axes(size_t axes) {
-  throw Error(concat("a tensor of ", axes, " axes: at most ", Extents::kCapacity, " are supported"));
-}
-
 int normalize_axis(int axis, const Shape& shape) {
   const int ndim = static_cast<int>(shape.size());
   const int resolved = axis < 0 ? axis + ndim : axis;

@@ -14,7 +14,7 @@
 
 namespace rosetta {
 
-[[noreturn]] void throw_too_many_axes(size_t axes);  // names the limit (shape.cpp)
+[[noreturn]] void throw_too_many_axes(size_t axes);  // names the limit
 
 class Extents {
  public:
