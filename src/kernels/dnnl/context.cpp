@@ -136,10 +136,7 @@ Entry cached(std::string key, MakeEntry make) {
   const auto started = std::chrono::steady_clock::now();
   ++nesting;
   try {
-    entry = make();
-    entry.scratchpad = entry.pd.scratchpad_desc();
-    entry.scratchpad_bytes = entry.scratchpad.get_size();
-    entry.scratchpad_known = true;
+    entry = with_scratchpad(make());
   } catch (const dnnl::error& e) {
     --nesting;
     throw Error(concat("oneDNN could not create a primitive for ", key.substr(0, described), ": ", e.what()));
@@ -196,13 +193,17 @@ void Arguments::add(int arg, dnnl::memory memory) {
   memories_[size_++] = std::move(memory);
 }
 
+Entry with_scratchpad(Entry entry) {
+  entry.scratchpad = entry.pd.scratchpad_desc();
+  entry.scratchpad_bytes = entry.scratchpad.get_size();
+  return entry;
+}
+
 void execute(const Entry& entry, Arguments args) {
-  const dnnl::memory::desc scratchpad_desc = entry.scratchpad_known ? entry.scratchpad : entry.pd.scratchpad_desc();
-  const size_t bytes = entry.scratchpad_known ? entry.scratchpad_bytes : scratchpad_desc.get_size();
   Tensor scratchpad;  // outlives execute(): the memory object only borrows it
-  if (bytes > 0) {
+  if (const size_t bytes = entry.scratchpad_bytes; bytes > 0) {
     scratchpad = Tensor::empty({static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float))});
-    args.add(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratchpad_desc, engine(), scratchpad.data()));
+    args.add(DNNL_ARG_SCRATCHPAD, dnnl::memory(entry.scratchpad, engine(), scratchpad.data()));
   }
   // The C call takes the arguments as an array (the C++ one wants a hash map).
   dnnl::error::wrap_c_api(dnnl_primitive_execute(entry.primitive.get(), stream().get(), args.size(), args.data()),

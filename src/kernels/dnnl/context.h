@@ -40,11 +40,12 @@ dnnl::primitive_attr attributes();
 struct Entry {
   dnnl::primitive primitive;
   dnnl::primitive_desc_base pd;
-  // The scratchpad it needs, asked once when the cache stores it.
+  // The scratchpad it needs, asked once (with_scratchpad) rather than at every call.
   dnnl::memory::desc scratchpad = {};
   size_t scratchpad_bytes = 0;
-  bool scratchpad_known = false;
 };
+// The entry with its scratchpad filled in from its primitive descriptor.
+Entry with_scratchpad(Entry entry);
 
 // A borrowed callable that makes an entry: a lambda passed to cached() lives
 // until the call returns, so no std::function (and its allocation) per call.

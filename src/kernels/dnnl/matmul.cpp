@@ -137,7 +137,7 @@ dnnl::memory weights_laid_out(const MatmulOperand& b, const dnnl::memory::desc& 
   Tensor copy = Tensor::empty({static_cast<int64_t>((wanted.get_size() + sizeof(float) - 1) / sizeof(float))});
   dnnl::memory to(wanted, engine(), copy.data());
   const dnnl::reorder::primitive_desc pd(engine(), plain, engine(), wanted, attributes());
-  execute(Entry{dnnl::reorder(pd), pd}, {{DNNL_ARG_FROM, dnnl::memory(plain, engine(), b.data())}, {DNNL_ARG_TO, to}});
+  execute(with_scratchpad(Entry{dnnl::reorder(pd), pd}), {{DNNL_ARG_FROM, dnnl::memory(plain, engine(), b.data())}, {DNNL_ARG_TO, to}});
   laid_out.copies.emplace_back(wanted, copy);
   return to;
 }
