@@ -88,8 +88,11 @@ double global_grad_norm(const nn::NamedParameters& parameters) {
     partial.assign(blocks, 0.0);
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < blocks; ++b) {
+      // Vector lanes add in a fixed order too: only the block's bounds decide it.
       double sum = 0.0;
-      for (int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) sum += static_cast<double>(g[i]) * g[i];
+      const int64_t end = std::min(n, (b + 1) * kBlock);
+#pragma omp simd reduction(+ : sum)
+      for (int64_t i = b * kBlock; i < end; ++i) sum += static_cast<double>(g[i]) * g[i];
       partial[b] = sum;
     }
     for (const double p : partial) total += p;
