@@ -166,6 +166,18 @@ MatmulOperand dropout_operand(const Tensor& h, float p, uint64_t key);
 MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const Tensor& h, float p, uint64_t key,
                                             Tensor& bias_grad);
 
+// A post-norm block's end in one pass a row: sum = x + dropout(h) (the mask
+// of dropout_forward with the same key), y = layer norm of sum over the last
+// axis with gain and bias; mean and rstd (1 / sqrt(variance + eps)) [rows]
+// are kept for the backward, which gives the residual's gradient dsum and
+// the sublayer's dh = dropout(dsum), and writes dgain, dbias (summed in a
+// fixed order). x, h, sum, y, dy, dsum, dh: contiguous [..., D].
+void residual_layer_norm_forward(const Tensor& x, const Tensor& h, float p, uint64_t key, const Tensor& gain,
+                                 const Tensor& bias, float eps, Tensor& sum, Tensor& y, Tensor& mean, Tensor& rstd);
+void residual_layer_norm_backward(const Tensor& dy, const Tensor& sum, const Tensor& mean, const Tensor& rstd,
+                                  const Tensor& gain, float p, uint64_t key, Tensor& dsum, Tensor& dh, Tensor& dgain,
+                                  Tensor& dbias);
+
 // Label-smoothed cross-entropy over rows of logits [N, V]. Per row:
 // (1 - eps) * -log p[target] + (eps / V) * sum_v -log p[v]; rows whose target
 // is ignore_id count nothing. Returns the summed loss and the summed plain

@@ -26,9 +26,7 @@ Var residual_block(const ModelConfig& c, const Var& x, const nn::LayerNorm& norm
     if (rng) out = ops::dropout(out, c.dropout, *rng);
     return ops::add(x, out);
   }
-  Var out = f(x);
-  if (rng) out = ops::dropout(out, c.dropout, *rng);
-  return norm.forward(ops::add(x, out));
+  return norm.forward_residual(x, f(x), c.dropout, rng);
 }
 
 Tensor embedding_table(const ModelConfig& c, int64_t rows, Rng& rng) {

@@ -85,6 +85,16 @@ std::vector<Case> cases() {
   c.push_back({"log_softmax", "", [](auto& v) { return log_softmax(v[0]); }, {r({3, 5}, 37)}});
   c.push_back({"layer_norm", "", [](auto& v) { return layer_norm(v[0], v[1], v[2]); },
                {r({2, 3, 6}, 38), r({6}, 39), r({6}, 40)}, {.h = 1e-2, .atol = 5e-3, .rtol = 3e-2}});
+  c.push_back({"residual_layer_norm", "plain",
+               [](auto& v) { return residual_layer_norm(v[0], v[1], 0.0f, nullptr, v[2], v[3]); },
+               {r({2, 3, 6}, 77), r({2, 3, 6}, 78), r({6}, 79), r({6}, 80)}, {.h = 1e-2, .atol = 5e-3, .rtol = 3e-2}});
+  // The same key every evaluation: the mask holds still while the inputs move.
+  c.push_back({"residual_layer_norm", "dropout",
+               [](auto& v) {
+                 Rng rng(81);
+                 return residual_layer_norm(v[0], v[1], 0.3f, &rng, v[2], v[3]);
+               },
+               {r({5, 70}, 82), r({5, 70}, 83), r({70}, 84), r({70}, 85)}, {.h = 1e-2, .atol = 5e-3, .rtol = 3e-2}});
   c.push_back({"dropout", "p30", [](auto& v) { Rng rng(5); return dropout(v[0], 0.3f, rng); }, {r({4, 6}, 41)}});
   // The padding row's missing gradient is deliberate; ops_test checks it.
   c.push_back({"embedding", "repeated_ids",

@@ -1,6 +1,7 @@
 // Forward values of the ops against closed forms and hand computations
 // (never against the engine itself), and the errors bad shapes raise.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -321,6 +322,64 @@ TEST(FeedForwardValues, TheFusedBlockIsTheOpsApart) {
       }
     }
   }
+}
+
+// The fused end of a post-norm block against dropout -> add -> oneDNN's
+// layer norm: the same draw and mask, values and gradients within fp32
+// rounding of the statistics (oneDNN sums in another order).
+TEST(ResidualLayerNormValues, TheFusedOpIsTheOpsApart) {
+  for (const float p : {0.0f, 0.25f}) {
+    SCOPED_TRACE(p);
+    auto run = [p](bool fused, std::vector<std::vector<float>>& grads) {
+      // 37 x 3 rows of 96: rows cross the mask's 64-element blocks; 111 rows cross a gradient group.
+      Var x(testing::random_tensor({37, 3, 96}, 91), true), h(testing::random_tensor({37, 3, 96}, 92), true);
+      Var gain(testing::random_tensor({96}, 93, 0.5f, 1.5f), true), bias(testing::random_tensor({96}, 94), true);
+      Rng rng(95);
+      Var y = fused ? ops::residual_layer_norm(x, h, p, &rng, gain, bias)
+                    : ops::layer_norm(ops::add(x, p > 0.0f ? ops::dropout(h, p, rng) : h), gain, bias);
+      const uint64_t next_draw = rng.next_u64();
+      backward(ops::sum(ops::mul(y, Var(testing::random_tensor(y.shape(), 96)))));
+      grads = {x.grad().to_vector(), h.grad().to_vector(), gain.grad().to_vector(), bias.grad().to_vector(),
+               {static_cast<float>(next_draw % 1000003)}};
+      return y.value().to_vector();
+    };
+    std::vector<std::vector<float>> fused_grads, apart_grads;
+    const auto fused = run(true, fused_grads);
+    const auto apart = run(false, apart_grads);
+    ASSERT_EQ(fused.size(), apart.size());
+    for (size_t j = 0; j < fused.size(); ++j) ASSERT_NEAR(fused[j], apart[j], 2e-5f * (1.0f + std::abs(apart[j])));
+    int zeros = 0;
+    for (size_t i = 0; i < fused_grads.size(); ++i) {
+      ASSERT_EQ(fused_grads[i].size(), apart_grads[i].size());
+      for (size_t j = 0; j < fused_grads[i].size(); ++j) {
+        // The gain and bias gradients add 111 rows: a looser bound.
+        const float tol = (i == 2 || i == 3 ? 1e-4f : 2e-5f) * (1.0f + std::abs(apart_grads[i][j]));
+        ASSERT_NEAR(fused_grads[i][j], apart_grads[i][j], tol) << "gradient " << i << " element " << j;
+        if (i == 1) zeros += fused_grads[i][j] == 0.0f;
+      }
+    }
+    // The sublayer's gradient is zero exactly where the mask dropped an element.
+    EXPECT_NEAR(zeros / static_cast<double>(fused_grads[1].size()), p, 0.03);
+  }
+}
+
+// Rows go to threads independently and the gain and bias gradients add in a
+// fixed order: one thread and two give the same bits.
+TEST(ResidualLayerNormValues, TheSameBitsOnOneThreadAndTwo) {
+  auto run = [](int threads) {
+    omp_set_num_threads(threads);
+    Var x(testing::random_tensor({70, 64}, 101), true), h(testing::random_tensor({70, 64}, 102), true);
+    Var gain(testing::random_tensor({64}, 103), true), bias(testing::random_tensor({64}, 104), true);
+    Rng rng(105);
+    Var y = ops::residual_layer_norm(x, h, 0.1f, &rng, gain, bias);
+    backward(ops::sum(ops::mul(y, Var(testing::random_tensor(y.shape(), 106)))));
+    return std::vector<std::vector<float>>{y.value().to_vector(), x.grad().to_vector(), h.grad().to_vector(),
+                                           gain.grad().to_vector(), bias.grad().to_vector()};
+  };
+  const int before = omp_get_max_threads();
+  const auto one = run(1), two = run(2);
+  omp_set_num_threads(before);
+  EXPECT_EQ(one, two);
 }
 
 TEST(EmbeddingValues, GathersRowsAndSkipsThePaddingRowGradient) {

@@ -42,6 +42,10 @@ class LayerNorm : public Module {
  public:
   LayerNorm(int64_t width, float eps);
   Var forward(const Var& x) const { return ops::layer_norm(x, gain_, bias_, eps_); }
+  // forward(x + dropout(h, p)) in one op (dropout only with an rng): a post-norm block's end.
+  Var forward_residual(const Var& x, const Var& h, float p, Rng* rng) const {
+    return ops::residual_layer_norm(x, h, p, rng, gain_, bias_, eps_);
+  }
 
  private:
   Var gain_, bias_;

@@ -40,6 +40,12 @@ Var log_softmax(const Var& x);  // over the last axis
 // [..., D] with gain [D], bias [D] -> [..., D]
 Var layer_norm(const Var& x, const Var& gain, const Var& bias, float eps = 1e-5f);
 
+// layer_norm(add(x, dropout(h, p)), gain, bias) in one op (a post-norm
+// block's end), with dropout's draw and mask (none when dropout_rng is null
+// or p == 0) and fp32 statistics; x and h [..., D].
+Var residual_layer_norm(const Var& x, const Var& h, float p, Rng* dropout_rng, const Var& gain, const Var& bias,
+                        float eps = 1e-5f);
+
 // linear(dropout(relu(linear(x, w1, b1)), p), w2, b2) in one op, with the
 // separate ops' values and random draws (none when dropout_rng is null or
 // p == 0), in fewer passes over the [..., hidden] activations.
