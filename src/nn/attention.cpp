@@ -44,16 +44,13 @@ Var MultiHeadAttention::project_value(const Var& x) const { return split_heads(v
 
 Var MultiHeadAttention::attend(const Var& q, const Var& k, const Var& v, const Tensor& mask,
                                Rng* dropout_rng, Var* weights) const {
-  const int64_t b = q.value().dim(0), t = q.value().dim(2);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_model_ / heads_));
   Var scores = ops::matmul(q, k, false, true, scale);            // [B, H, T, S]
   if (mask.defined()) scores = ops::add_constant(scores, mask);  // -inf hides keys
   Var p = ops::softmax(scores);                                  // [B, H, T, S]
   if (weights) *weights = p;
   if (dropout_rng) p = ops::dropout(p, attention_dropout_, *dropout_rng);
-  Var context = ops::matmul(p, v);                                    // [B, H, T, Dh]
-  Var merged = ops::reshape(ops::permute(context, {0, 2, 1, 3}), {b, t, d_model_});  // [B, T, D]
-  return out_proj_.forward(merged);
+  return out_proj_.forward(ops::matmul_merge_heads(p, v));  // [B, T, D]
 }
 
 Var MultiHeadAttention::step(const Var& x, Tensor& keys, Tensor& values, int64_t first_new_row,

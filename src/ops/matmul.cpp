@@ -55,6 +55,25 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b, float
   });
 }
 
+Var matmul_merge_heads(const Var& a, const Var& b) {
+  check(a.value().ndim() == 4 && b.value().ndim() == 4 && a.value().dim(0) == b.value().dim(0) &&
+            a.value().dim(1) == b.value().dim(1) && a.value().dim(3) == b.value().dim(2),
+        "matmul_merge_heads needs [B, H, T, K] @ [B, H, K, N], got ", shape_text(a.shape()), " and ",
+        shape_text(b.shape()));
+  const int64_t batch = a.value().dim(0), heads = a.value().dim(1), rows = a.value().dim(2), n = b.value().dim(3);
+  const MatmulOperand pa(a.value()), pb(b.value());
+  Tensor merged = Tensor::empty({batch, rows, heads, n});
+  Tensor by_head = merged.permute({0, 2, 1, 3});  // [B, H, T, N] over the merged storage
+  kernels::matmul(pa, pb, by_head);
+  return Var::from_op(merged.view({batch, rows, heads * n}), {a, b},
+                      [pa, pb, a = a.sink(), b = b.sink(), batch, rows, heads, n](const Tensor& g) {
+                        const MatmulOperand pg(
+                            kernels::contiguous(g).view({batch, rows, heads, n}).permute({0, 2, 1, 3}));
+                        if (a.requires_grad()) a.accumulate_grad(product(pg, pb.transposed(), 1.0f));
+                        if (b.requires_grad()) b.accumulate_grad(product(pa.transposed(), pg, 1.0f));
+                      });
+}
+
 namespace {
 
 // linear, and linear_relu with the ReLU applied by the product's post-op; its

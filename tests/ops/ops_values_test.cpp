@@ -324,6 +324,32 @@ TEST(FeedForwardValues, TheFusedBlockIsTheOpsApart) {
   }
 }
 
+// Heads merged by the product's own output layout against the product
+// followed by permute and reshape, in both precisions: the same values and
+// gradients (one product each, the same operands).
+TEST(MatmulMergeHeadsValues, IsTheProductThenTheHeadsMerged) {
+  for (const auto precision : {ops::Precision::fp32, ops::Precision::bf16}) {
+    const ops::PrecisionScope scope(precision);
+    SCOPED_TRACE(precision == ops::Precision::bf16 ? "bf16" : "fp32");
+    auto run = [](bool merged_by_product, std::vector<std::vector<float>>& grads) {
+      Var a(testing::random_tensor({3, 4, 7, 9}, 111), true), b(testing::random_tensor({3, 4, 9, 16}, 112), true);
+      Var y = merged_by_product ? ops::matmul_merge_heads(a, b)
+                                : ops::reshape(ops::permute(ops::matmul(a, b), {0, 2, 1, 3}), {3, 7, 64});
+      EXPECT_EQ(y.shape(), (Shape{3, 7, 64}));
+      backward(ops::sum(ops::mul(y, Var(testing::random_tensor({3, 7, 64}, 113)))));
+      grads = {a.grad().to_vector(), b.grad().to_vector()};
+      return y.value().to_vector();
+    };
+    std::vector<std::vector<float>> fused_grads, apart_grads;
+    const auto fused = run(true, fused_grads), apart = run(false, apart_grads);
+    ASSERT_EQ(fused.size(), apart.size());
+    for (size_t j = 0; j < fused.size(); ++j) ASSERT_NEAR(fused[j], apart[j], 1e-5f * (1.0f + std::abs(apart[j])));
+    for (size_t i = 0; i < 2; ++i)
+      for (size_t j = 0; j < fused_grads[i].size(); ++j)
+        ASSERT_NEAR(fused_grads[i][j], apart_grads[i][j], 1e-5f * (1.0f + std::abs(apart_grads[i][j])));
+  }
+}
+
 // The fused end of a post-norm block against dropout -> add -> oneDNN's
 // layer norm: the same draw and mask, values and gradients within fp32
 // rounding of the statistics (oneDNN sums in another order).

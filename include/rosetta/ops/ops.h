@@ -18,6 +18,10 @@ namespace rosetta::ops {
 // transpose_a / transpose_b read a as [..., K, M] / b as [..., N, K] (no copy).
 Var matmul(const Var& a, const Var& b, bool transpose_a = false, bool transpose_b = false,
            float alpha = 1.0f);
+// Attention's context with its heads merged: [B, H, T, K] @ [B, H, K, N] ->
+// [B, T, H * N], the product writing each head's rows straight into the
+// merged layout (no copy between the product and the output projection).
+Var matmul_merge_heads(const Var& a, const Var& b);
 // [..., In] x weight [Out, In] (+ bias [Out]) -> [..., Out]; bias may be undefined.
 Var linear(const Var& x, const Var& weight, const Var& bias);
 // relu(linear(x, weight, bias)) in one pass: the ReLU is the product's post-op.

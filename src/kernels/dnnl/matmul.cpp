@@ -277,7 +277,11 @@ std::string native_bf16_isa() {
 
 void matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const MatmulOptions& options) {
   check(a.dim(-1) == b.dim(-2), "matmul inner extents differ: ", shape_text(a.shape()), " @ ", shape_text(b.shape()));
-  check(c.is_contiguous() && c.ndim() >= std::max(a.ndim(), b.ndim()) && c.dim(-2) == a.dim(-2) &&
+  // c may be a permuted view of a dense tensor (a product that writes its
+  // rows straight into another layout, as attention's heads merged).
+  const bool dense_rows = c.is_contiguous() || (c.numel() > 0 && c.strides().back() == 1 &&
+                                                span_of(c.shape(), c.strides()) == c.numel());
+  check(dense_rows && c.ndim() >= std::max(a.ndim(), b.ndim()) && c.dim(-2) == a.dim(-2) &&
             c.dim(-1) == b.dim(-1),
         "matmul output ", shape_text(c.shape()), " does not fit ", shape_text(a.shape()), " @ ", shape_text(b.shape()));
   if (a.is_bf16() != b.is_bf16()) {  // operands prepared in different precisions: the product takes bf16
