@@ -1,0 +1,102 @@
+// Micro-benchmark: each fused op of the training step against the ops it
+// replaces, forward + backward, at 1 and 2 threads, the two taking turns
+// in one process (a VM's drift hits both alike). Prints one JSON line per
+// fusion and thread count, with the load average.
+//
+//   bench_fusions [--reps N]      default 60 turns each (the first 10 not timed)
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "rosetta/autograd/var.h"
+#include "rosetta/ops/ops.h"
+#include "rosetta/ops/precision.h"
+#include "rosetta/tensor/random.h"
+
+namespace {
+
+using namespace rosetta;
+using Clock = std::chrono::steady_clock;
+
+Tensor uniform(const Shape& shape, uint64_t seed) {
+  Rng rng(seed);
+  Tensor t = Tensor::empty(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = rng.uniform() - 0.5f;
+  return t;
+}
+
+// Runs apart() and fused() in turns; returns milliseconds per call of each.
+std::pair<double, double> take_turns(int reps, const std::function<void()>& apart, const std::function<void()>& fused) {
+  double spent[2] = {0, 0};
+  for (int rep = 0; rep < reps; ++rep) {
+    for (int which = 0; which < 2; ++which) {
+      const auto start = Clock::now();
+      (which == 0 ? apart : fused)();
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      if (rep >= 10) spent[which] += seconds;
+    }
+  }
+  const int timed = reps > 10 ? reps - 10 : 1;
+  return {spent[0] / timed * 1e3, spent[1] / timed * 1e3};
+}
+
+void report(const char* fusion, const char* shape, int threads, std::pair<double, double> ms) {
+  std::printf("{\"fusion\":\"%s\",\"shape\":\"%s\",\"threads\":%d,\"apart_ms\":%.3f,\"fused_ms\":%.3f,\"speedup\":%.3f}\n",
+              fusion, shape, threads, ms.first, ms.second, ms.first / ms.second);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 60;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
+  double load = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  std::printf("{\"bench\":\"fusions\",\"loadavg_1m\":%.2f}\n", load);
+  for (const int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    {  // A post-norm block's end: layer_norm(x + dropout(h)), multi30k-small's [4096 tokens, 256].
+      Var x(uniform({4096, 256}, 1), true), h(uniform({4096, 256}, 2), true);
+      Var gain(uniform({256}, 3), true), bias(uniform({256}, 4), true);
+      const Tensor seed = uniform({4096, 256}, 5);
+      auto run = [&](bool fused) {
+        for (Var* v : {&x, &h, &gain, &bias}) v->zero_grad();
+        Rng rng(6);
+        backward(fused ? ops::residual_layer_norm(x, h, 0.1f, &rng, gain, bias)
+                       : ops::layer_norm(ops::add(x, ops::dropout(h, 0.1f, rng)), gain, bias),
+                 seed);
+      };
+      report("residual_layer_norm", "4096x256 fp32", threads,
+             take_turns(reps, [&] { run(false); }, [&] { run(true); }));
+    }
+    {  // Attention's context with its heads merged, bf16 where the CPU has it.
+      const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
+      const int64_t batch = 292, length = 14, heads = 4, head_width = 64;
+      Var p(ops::softmax(Var(uniform({batch, heads, length, length}, 7))).value(), true);
+      Var projected(uniform({batch, length, heads * head_width}, 8), true);
+      const Tensor seed = uniform({batch, length, heads * head_width}, 9);
+      auto run = [&](bool fused) {
+        p.zero_grad();
+        projected.zero_grad();
+        const Var v = ops::permute(ops::reshape(projected, {batch, length, heads, head_width}), {0, 2, 1, 3});
+        backward(fused ? ops::matmul_merge_heads(p, v)
+                       : ops::reshape(ops::permute(ops::matmul(p, v), {0, 2, 1, 3}), {batch, length, heads * head_width}),
+                 seed);
+      };
+      report("matmul_merge_heads", ops::native_bf16_isa().empty() ? "292x4x14x14 @ 292x4x14x64 fp32"
+                                                                  : "292x4x14x14 @ 292x4x14x64 bf16",
+             threads, take_turns(reps, [&] { run(false); }, [&] { run(true); }));
+    }
+  }
+  return 0;
+}
