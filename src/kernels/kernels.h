@@ -71,9 +71,10 @@ class MatmulOperand {
   // transposed view (no copy), several are copied side by side.
   static MatmulOperand transposed_weights(const std::vector<Tensor>& weights);
   MatmulOperand transposed() const;
-  // A contiguous matrix [R, C] whose values a kernel already wrote in the
-  // products' precision (bf16 two to a float when bf16).
-  static MatmulOperand of_storage(Tensor storage, int64_t rows, int64_t cols, bool bf16);
+  // A matrix [R, C] whose values a kernel already wrote in the products'
+  // precision (bf16 two to a float when bf16), rows row_stride values apart
+  // (0: C, contiguous).
+  static MatmulOperand of_storage(Tensor storage, int64_t rows, int64_t cols, bool bf16, int64_t row_stride = 0);
   MatmulOperand in_bf16() const;
   bool is_bf16() const { return bf16_; }
   const Shape& shape() const { return shape_; }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -240,6 +241,36 @@ TEST(CrossEntropyValues, LinearCrossEntropyEqualsLinearThenCrossEntropy) {
     if (with_bias) {
       const auto ga = b1.grad().to_vector(), gb = b2.grad().to_vector();
       for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-6) << i;
+    }
+  }
+}
+
+// Vocabularies large enough that the kept logit gradients (at most 64 MB)
+// hold only one chunk of 256 rows: three weight-gradient products, the last
+// of 8 rows; in bf16 an odd vocabulary (rows of the kept gradients padded to
+// start on a float). Against the two ops in the same precision: the same
+// rounded operands, so only fp32 accumulation orders differ.
+TEST(CrossEntropyValues, LinearCrossEntropyAcrossGroupsOfChunks) {
+  for (const auto precision : {ops::Precision::fp32, ops::Precision::bf16}) {
+    if (precision == ops::Precision::bf16 && ops::native_bf16_isa().empty()) continue;
+    const ops::PrecisionScope scope(precision);
+    SCOPED_TRACE(precision == ops::Precision::bf16 ? "bf16" : "fp32");
+    const int64_t rows = 520, vocab = precision == ops::Precision::bf16 ? 70001 : 40000;
+    std::vector<int32_t> targets(rows);
+    for (int64_t i = 0; i < rows; ++i) targets[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7919) % vocab);
+    Var h1(testing::random_tensor({rows, 8}, 63), true), w1(testing::random_tensor({vocab, 8}, 64), true);
+    Var h2(testing::random_tensor({rows, 8}, 63), true), w2(testing::random_tensor({vocab, 8}, 64), true);
+    Var fused = ops::linear_cross_entropy(h1, w1, Var(), targets, 0.1f, 3);
+    Var plain = ops::cross_entropy(ops::linear(h2, w2, Var()), targets, 0.1f, 3);
+    EXPECT_NEAR(fused.value().item(), plain.value().item(), 1e-5 * std::fabs(plain.value().item()));
+    backward(fused);
+    backward(plain);
+    for (auto [a, b] : {std::pair{&h1, &h2}, {&w1, &w2}}) {
+      const auto ga = a->grad().to_vector(), gb = b->grad().to_vector();
+      float largest = 0;
+      for (float v : gb) largest = std::max(largest, std::fabs(v));
+      ASSERT_GT(largest, 0.0f);
+      for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-5f * largest) << i;
     }
   }
 }

@@ -232,13 +232,16 @@ MatmulOperand MatmulOperand::transposed() const {
   return out;
 }
 
-MatmulOperand MatmulOperand::of_storage(Tensor storage, int64_t rows, int64_t cols, bool bf16) {
-  check(storage.numel() == (bf16 ? (rows * cols + 1) / 2 : rows * cols), "matmul operand storage of ",
-        storage.numel(), " floats for ", rows, " x ", cols, bf16 ? " bf16" : " fp32", " values");
+MatmulOperand MatmulOperand::of_storage(Tensor storage, int64_t rows, int64_t cols, bool bf16, int64_t row_stride) {
+  if (row_stride == 0) row_stride = cols;
+  const int64_t values = rows == 0 ? 0 : (rows - 1) * row_stride + cols;
+  check(row_stride >= cols && storage.numel() == (bf16 ? (rows * row_stride + 1) / 2 : values),
+        "matmul operand storage of ", storage.numel(), " floats for ", rows, " x ", cols, bf16 ? " bf16" : " fp32",
+        " values ", row_stride, " apart");
   MatmulOperand out;
   out.storage_ = std::move(storage);
   out.shape_ = {rows, cols};
-  out.strides_ = {cols, 1};
+  out.strides_ = {row_stride, 1};
   out.bf16_ = bf16;
   return out;
 }
