@@ -46,6 +46,13 @@ void GradSink::accumulate_grad(const Tensor& g) const {
   }
 }
 
+Tensor GradSink::gradient_to_add_into() const {
+  const detail::Node& n = *node_;
+  // Leaves own their gradient; an op's is added into only when nothing else holds its storage.
+  if (n.grad.defined() && n.grad.is_contiguous() && (n.is_leaf || n.grad.is_unique())) return n.grad;
+  return Tensor();
+}
+
 Var Var::from_op(Tensor value, const std::vector<Var>& inputs, BackwardFn backward) {
   Var out(std::move(value));
   if (!g_grad_enabled) return out;

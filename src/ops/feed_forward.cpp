@@ -42,7 +42,7 @@ Var feed_forward_relu(const Var& x, const Var& w1, const Var& b1, const Var& w2,
        w2_op = w2t.transposed(), h, z, p, key](const Tensor& g) {
         const Tensor g2 = g.view({-1, g.dim(-1)});  // [R, Out]
         const MatmulOperand pg(g2);
-        if (w2.requires_grad()) w2.accumulate_grad(product(pg.transposed(), z));
+        if (w2.requires_grad()) detail::product_into_grad(pg.transposed(), z, w2);
         if (b2.requires_grad()) {
           Tensor db = Tensor::empty({1, g2.dim(1)});
           kernels::reduce_sum(g2, db);
@@ -52,8 +52,8 @@ Var feed_forward_relu(const Var& x, const Var& w1, const Var& b1, const Var& w2,
         const Tensor dz = product(pg, w2_op);  // [R, Hidden]
         Tensor db1 = Tensor::empty({dz.dim(1)});
         const MatmulOperand gh = kernels::relu_dropout_backward_operand(dz, h, p, key, db1);
-        if (x.requires_grad()) x.accumulate_grad(product(gh, w1_op).view(x.shape()));
-        if (w1.requires_grad()) w1.accumulate_grad(product(gh.transposed(), x2));
+        if (x.requires_grad()) detail::product_into_grad(gh, w1_op, x);
+        if (w1.requires_grad()) detail::product_into_grad(gh.transposed(), x2, w1);
         if (b1.requires_grad()) b1.accumulate_grad(db1);
       });
 }

@@ -18,11 +18,21 @@ Tensor product(const kernels::MatmulOperand& a, const kernels::MatmulOperand& b,
   return out;
 }
 
+void product_into_grad(const kernels::MatmulOperand& a, const kernels::MatmulOperand& b, const GradSink& sink) {
+  if (Tensor so_far = sink.gradient_to_add_into(); so_far.defined()) {
+    Tensor rows = so_far.view({a.dim(-2), b.dim(-1)});
+    kernels::matmul(a, b, rows, {.accumulate = true});
+    return;
+  }
+  sink.accumulate_grad(product(a, b).view(sink.shape()));
+}
+
 }  // namespace detail
 
 namespace {
 
 using detail::product;
+using detail::product_into_grad;
 using kernels::MatmulOperand;
 
 Tensor t_last(const Tensor& t) { return t.transpose(-1, -2); }
@@ -105,8 +115,8 @@ Var linear_impl(const Var& x, const Var& weight, const Var& bias, bool relu) {
       g2 = masked;
     }
     const MatmulOperand pg(g2);
-    if (x.requires_grad()) x.accumulate_grad(product(pg, w, 1.0f).view(x.shape()));
-    if (weight.requires_grad()) weight.accumulate_grad(product(pg.transposed(), x2, 1.0f));
+    if (x.requires_grad()) product_into_grad(pg, w, x);
+    if (weight.requires_grad()) product_into_grad(pg.transposed(), x2, weight);
     if (bias.requires_grad()) {
       Tensor db = Tensor::empty({1, g2.dim(1)});
       kernels::reduce_sum(g2, db);

@@ -68,6 +68,17 @@ std::vector<Case> cases() {
                {r({2, 3, 4}, 13), r({5, 4}, 14), r({5}, 15)}});
   c.push_back({"linear", "no_bias", [](auto& v) { return linear(v[0], v[1], Var()); },
                {r({3, 4}, 16), r({2, 4}, 17)}});
+  // One input, two products: the second adds into the first's gradient where it lies.
+  c.push_back({"linear", "two_from_one_input",
+               [](auto& v) { return add(linear(v[0], v[1], Var()), linear(v[0], v[2], v[3])); },
+               {r({2, 3, 4}, 88), r({5, 4}, 89), r({5, 4}, 90), r({5}, 91)}});
+  // An op's input whose gradient so far is shared (the add's): added apart, not in place.
+  c.push_back({"linear", "beside_its_input",
+               [](auto& v) {
+                 const Var x = add(v[0], v[1]);
+                 return add(x, linear(x, v[2], v[3]));
+               },
+               {r({2, 3, 4}, 92), r({4}, 93), r({4, 4}, 94), r({4}, 95)}});
   c.push_back({"add", "same_shape", [](auto& v) { return add(v[0], v[1]); }, {r({2, 3}, 18), r({2, 3}, 19)}});
   c.push_back({"add", "broadcast_both", [](auto& v) { return add(v[0], v[1]); }, {r({2, 1, 4}, 20), r({3, 1}, 21)}});
   c.push_back({"add", "broadcast_first", [](auto& v) { return add(v[0], v[1]); }, {r({4}, 22), r({3, 4}, 23)}});
@@ -120,6 +131,11 @@ std::vector<Case> cases() {
   c.push_back({"feed_forward_relu", "plain",
                [](auto& v) { return feed_forward_relu(v[0], v[1], v[2], v[3], v[4], 0.0f, nullptr); },
                {r({2, 3, 4}, 66), r({5, 4}, 67), r({5}, 68), r({3, 5}, 69), r({3}, 70)}});
+  c.push_back({"feed_forward_relu", "beside_a_linear",
+               [](auto& v) {
+                 return add(feed_forward_relu(v[0], v[1], v[2], v[3], v[4], 0.0f, nullptr), linear(v[0], v[5], Var()));
+               },
+               {r({2, 3, 4}, 96), r({5, 4}, 97), r({5}, 98), r({3, 5}, 99), r({3}, 100), r({3, 4}, 101)}});
   // The same key every evaluation: the mask holds still while the inputs move.
   c.push_back({"feed_forward_relu", "dropout",
                [](auto& v) {

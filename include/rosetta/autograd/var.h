@@ -50,6 +50,11 @@ class GradSink {
   const Shape& shape() const { return node_->shape; }
   // Adds g into the gradient (the closures' one way to pass gradients on).
   void accumulate_grad(const Tensor& g) const;
+  // The gradient so far when a closure may add into it where it lies
+  // (defined, contiguous, and a leaf's or shared with nothing), else an
+  // undefined tensor: a product then adds its result as it writes it,
+  // where accumulate_grad would take a new tensor and an add pass.
+  Tensor gradient_to_add_into() const;
 
  private:
   std::shared_ptr<detail::Node> node_;
