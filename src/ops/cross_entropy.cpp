@@ -14,8 +14,8 @@ namespace {
 
 // Rows of logits a chunk of the fused op holds: 256 x an 8k vocabulary is
 // 8 MB, which stays in cache between the product, the loss and gradient
-// (one sweep a row) and the two backward products instead of going to
-// memory four times.
+// (one sweep a row), the rounding and the input's gradient product instead
+// of going to memory each time.
 constexpr int64_t kRowsPerChunk = 256;
 // The logits' gradients kept for one weight-gradient product: a batch of
 // 4,096 rows x an 8k vocabulary in bf16.
