@@ -96,22 +96,22 @@ int main(int argc, char** argv) {
       report("residual_layer_norm", "4096x256 fp32", threads,
              take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
-    {  // Attention's context with its heads merged, bf16 where the CPU has it.
+    {  // Attention's two products over the projections, their heads views, bf16 where the CPU has it.
       const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
-      const int64_t batch = 292, length = 14, heads = 4, head_width = 64;
-      Var p(ops::softmax(Var(uniform({batch, heads, length, length}, 7))).value(), true);
-      Var projected(uniform({batch, length, heads * head_width}, 8), true);
-      const Tensor seed = uniform({batch, length, heads * head_width}, 9);
-      auto run = [&](bool fused) {
-        p.zero_grad();
-        projected.zero_grad();
-        const Var v = ops::permute(ops::reshape(projected, {batch, length, heads, head_width}), {0, 2, 1, 3});
-        backward(fused ? ops::matmul_merge_heads(p, v)
-                       : ops::reshape(ops::permute(ops::matmul(p, v), {0, 2, 1, 3}), {batch, length, heads * head_width}),
+      const int64_t batch = 292, length = 14, heads = 4, head_width = 64, width = heads * head_width;
+      Var q(uniform({batch, length, width}, 7), true), k(uniform({batch, length, width}, 8), true);
+      Var v(uniform({batch, length, width}, 9), true);
+      const Tensor seed = uniform({batch, length, width}, 10);
+      auto split = [&](const Var& x) { return ops::permute(ops::reshape(x, {batch, length, heads, head_width}), {0, 2, 1, 3}); };
+      auto run = [&](bool by_views) {
+        for (Var* x : {&q, &k, &v}) x->zero_grad();
+        const Var p = ops::softmax(by_views ? ops::attention_scores(q, k, heads, 0.125f)
+                                            : ops::matmul(split(q), split(k), false, true, 0.125f));
+        backward(by_views ? ops::attention_context(p, v, heads)
+                          : ops::reshape(ops::permute(ops::matmul(p, split(v)), {0, 2, 1, 3}), {batch, length, width}),
                  seed);
       };
-      report("matmul_merge_heads", ops::native_bf16_isa().empty() ? "292x4x14x14 @ 292x4x14x64 fp32"
-                                                                  : "292x4x14x14 @ 292x4x14x64 bf16",
+      report("attention_products", ops::native_bf16_isa().empty() ? "292x14x256, 4 heads, fp32" : "292x14x256, 4 heads, bf16",
              threads, take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
   }

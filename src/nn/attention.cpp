@@ -38,19 +38,18 @@ Var MultiHeadAttention::split_heads(const Var& x) const {
   return ops::permute(ops::reshape(x, {b, t, heads_, d_model_ / heads_}), {0, 2, 1, 3});
 }
 
-Var MultiHeadAttention::project_query(const Var& x) const { return split_heads(q_proj_.forward(x)); }
 Var MultiHeadAttention::project_key(const Var& x) const { return split_heads(k_proj_.forward(x)); }
 Var MultiHeadAttention::project_value(const Var& x) const { return split_heads(v_proj_.forward(x)); }
 
 Var MultiHeadAttention::attend(const Var& q, const Var& k, const Var& v, const Tensor& mask,
                                Rng* dropout_rng, Var* weights) const {
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_model_ / heads_));
-  Var scores = ops::matmul(q, k, false, true, scale);            // [B, H, T, S]
+  Var scores = ops::attention_scores(q, k, heads_, scale);        // [B, H, T, S]
   if (mask.defined()) scores = ops::add_constant(scores, mask);  // -inf hides keys
   Var p = ops::softmax(scores);                                  // [B, H, T, S]
   if (weights) *weights = p;
   if (dropout_rng) p = ops::dropout(p, attention_dropout_, *dropout_rng);
-  return out_proj_.forward(ops::matmul_merge_heads(p, v));  // [B, T, D]
+  return out_proj_.forward(ops::attention_context(p, v, heads_));  // [B, T, D]
 }
 
 Var MultiHeadAttention::step(const Var& x, Tensor& keys, Tensor& values, int64_t first_new_row,
@@ -80,8 +79,7 @@ Var MultiHeadAttention::step_over_memory(const Var& x, const Tensor& keys, const
 
 Var MultiHeadAttention::forward(const Var& query, const Var& memory, const Tensor& mask,
                                 Rng* dropout_rng, Var* weights) const {
-  return attend(project_query(query), project_key(memory), project_value(memory), mask, dropout_rng,
-                weights);
+  return attend(q_proj_.forward(query), k_proj_.forward(memory), v_proj_.forward(memory), mask, dropout_rng, weights);
 }
 
 FeedForward::FeedForward(int64_t d_model, int64_t ffn, Activation activation,

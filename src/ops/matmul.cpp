@@ -37,6 +37,16 @@ using kernels::MatmulOperand;
 
 Tensor t_last(const Tensor& t) { return t.transpose(-1, -2); }
 
+// The heads of a projection [B, T, H * Dh] as a view [B, H, T, Dh].
+Tensor heads_of(const Tensor& x, int64_t heads) {
+  return x.view({x.dim(0), x.dim(1), heads, x.dim(2) / heads}).permute({0, 2, 1, 3});
+}
+
+void check_projection(const Tensor& x, int64_t heads, const char* op, const char* name) {
+  check(heads > 0 && x.ndim() == 3 && x.dim(2) % heads == 0, op, ": ", name, " must be [B, T, H * Dh] for ", heads,
+        " heads, got ", shape_text(x.shape()));
+}
+
 }  // namespace
 
 // The operands are prepared once (in bf16: rounded once) and kept for the
@@ -65,23 +75,48 @@ Var matmul(const Var& a, const Var& b, bool transpose_a, bool transpose_b, float
   });
 }
 
-Var matmul_merge_heads(const Var& a, const Var& b) {
-  check(a.value().ndim() == 4 && b.value().ndim() == 4 && a.value().dim(0) == b.value().dim(0) &&
-            a.value().dim(1) == b.value().dim(1) && a.value().dim(3) == b.value().dim(2),
-        "matmul_merge_heads needs [B, H, T, K] @ [B, H, K, N], got ", shape_text(a.shape()), " and ",
-        shape_text(b.shape()));
-  const int64_t batch = a.value().dim(0), heads = a.value().dim(1), rows = a.value().dim(2), n = b.value().dim(3);
-  const MatmulOperand pa(a.value()), pb(b.value());
-  Tensor merged = Tensor::empty({batch, rows, heads, n});
-  Tensor by_head = merged.permute({0, 2, 1, 3});  // [B, H, T, N] over the merged storage
-  kernels::matmul(pa, pb, by_head);
-  return Var::from_op(merged.view({batch, rows, heads * n}), {a, b},
-                      [pa, pb, a = a.sink(), b = b.sink(), batch, rows, heads, n](const Tensor& g) {
-                        const MatmulOperand pg(
-                            kernels::contiguous(g).view({batch, rows, heads, n}).permute({0, 2, 1, 3}));
-                        if (a.requires_grad()) a.accumulate_grad(product(pg, pb.transposed(), 1.0f));
-                        if (b.requires_grad()) b.accumulate_grad(product(pa.transposed(), pg, 1.0f));
+Var attention_scores(const Var& q, const Var& k, int64_t heads, float scale) {
+  check_projection(q.value(), heads, "attention_scores", "q");
+  check_projection(k.value(), heads, "attention_scores", "k");
+  check(q.value().dim(0) == k.value().dim(0) && q.value().dim(2) == k.value().dim(2), "attention_scores: q ",
+        shape_text(q.shape()), " and k ", shape_text(k.shape()), " differ in batch or width");
+  const MatmulOperand qh(heads_of(kernels::contiguous(q.value()), heads));
+  const MatmulOperand kh(heads_of(kernels::contiguous(k.value()), heads));
+  return Var::from_op(product(qh, kh.transposed(), scale), {q, k},
+                      [qh, kh, q = q.sink(), k = k.sink(), heads, scale](const Tensor& g) {
+                        const MatmulOperand pg(g);  // [B, H, T, S]
+                        if (q.requires_grad()) {
+                          Tensor dq = Tensor::empty(q.shape()), by_head = heads_of(dq, heads);
+                          kernels::matmul(pg, kh, by_head, {.alpha = scale});
+                          q.accumulate_grad(dq);
+                        }
+                        if (k.requires_grad()) {
+                          Tensor dk = Tensor::empty(k.shape()), by_head = heads_of(dk, heads);
+                          kernels::matmul(pg.transposed(), qh, by_head, {.alpha = scale});
+                          k.accumulate_grad(dk);
+                        }
                       });
+}
+
+Var attention_context(const Var& p, const Var& v, int64_t heads) {
+  check_projection(v.value(), heads, "attention_context", "v");
+  check(p.value().ndim() == 4 && p.value().dim(0) == v.value().dim(0) && p.value().dim(1) == heads &&
+            p.value().dim(3) == v.value().dim(1),
+        "attention_context needs p [B, H, T, S] for v ", shape_text(v.shape()), " and ", heads, " heads, got ",
+        shape_text(p.shape()));
+  const int64_t batch = p.value().dim(0), rows = p.value().dim(2), width = v.value().dim(2);
+  const MatmulOperand pp(p.value()), vh(heads_of(kernels::contiguous(v.value()), heads));
+  Tensor merged = Tensor::empty({batch, rows, width}), by_head = heads_of(merged, heads);
+  kernels::matmul(pp, vh, by_head);
+  return Var::from_op(merged, {p, v}, [pp, vh, p = p.sink(), v = v.sink(), heads](const Tensor& g) {
+    const MatmulOperand pg(heads_of(kernels::contiguous(g), heads));  // [B, H, T, Dh]
+    if (p.requires_grad()) p.accumulate_grad(product(pg, vh.transposed(), 1.0f));
+    if (v.requires_grad()) {
+      Tensor dv = Tensor::empty(v.shape()), dv_heads = heads_of(dv, heads);
+      kernels::matmul(pp.transposed(), pg, dv_heads);
+      v.accumulate_grad(dv);
+    }
+  });
 }
 
 namespace {

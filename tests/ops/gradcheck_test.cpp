@@ -56,8 +56,10 @@ std::vector<Case> cases() {
                {r({4, 3}, 7), r({5, 4}, 8)}});
   c.push_back({"matmul", "batched_4d_attention", [](auto& v) { return matmul(v[0], v[1], false, true, 0.7f); },
                {r({2, 2, 3, 4}, 9), r({2, 2, 5, 4}, 10)}});
-  c.push_back({"matmul_merge_heads", "", [](auto& v) { return matmul_merge_heads(v[0], v[1]); },
-               {r({2, 3, 4, 5}, 86), r({2, 3, 5, 2}, 87)}});
+  c.push_back({"attention_scores", "cross", [](auto& v) { return attention_scores(v[0], v[1], 3, 0.7f); },
+               {r({2, 4, 6}, 84), r({2, 5, 6}, 85)}});
+  c.push_back({"attention_context", "", [](auto& v) { return attention_context(v[0], v[1], 3); },
+               {r({2, 3, 4, 5}, 86), r({2, 5, 6}, 87)}});
   c.push_back({"matmul", "batched_permuted_views",
                [](auto& v) {
                  // [B, T, H, Dh] -> [B, H, T, Dh] as views, as attention splits heads.

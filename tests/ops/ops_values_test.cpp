@@ -355,30 +355,54 @@ TEST(FeedForwardValues, TheFusedBlockIsTheOpsApart) {
   }
 }
 
-// Heads merged by the product's own output layout against the product
-// followed by permute and reshape, in both precisions: the same values and
-// gradients (one product each, the same operands).
-TEST(MatmulMergeHeadsValues, IsTheProductThenTheHeadsMerged) {
+// Attention's products over projections whose heads are views, against
+// splitting the heads with reshape and permute, matmul, and merging them
+// again, in both precisions: the same values and gradients (one product
+// each, the same operands).
+TEST(AttentionProductsValues, AreTheProductsWithHeadsSplitAndMerged) {
   for (const auto precision : {ops::Precision::fp32, ops::Precision::bf16}) {
     const ops::PrecisionScope scope(precision);
     SCOPED_TRACE(precision == ops::Precision::bf16 ? "bf16" : "fp32");
-    auto run = [](bool merged_by_product, std::vector<std::vector<float>>& grads) {
-      Var a(testing::random_tensor({3, 4, 7, 9}, 111), true), b(testing::random_tensor({3, 4, 9, 16}, 112), true);
-      Var y = merged_by_product ? ops::matmul_merge_heads(a, b)
-                                : ops::reshape(ops::permute(ops::matmul(a, b), {0, 2, 1, 3}), {3, 7, 64});
+    auto split = [](const Var& x) { return ops::permute(ops::reshape(x, {3, x.shape()[1], 4, 16}), {0, 2, 1, 3}); };
+    auto run = [&](bool by_views, std::vector<std::vector<float>>& grads) {
+      Var q(testing::random_tensor({3, 7, 64}, 111), true), k(testing::random_tensor({3, 9, 64}, 112), true);
+      Var v(testing::random_tensor({3, 9, 64}, 113), true);
+      Var scores = by_views ? ops::attention_scores(q, k, 4, 0.25f) : ops::matmul(split(q), split(k), false, true, 0.25f);
+      EXPECT_EQ(scores.shape(), (Shape{3, 4, 7, 9}));
+      Var p = ops::softmax(scores);
+      Var y = by_views ? ops::attention_context(p, v, 4)
+                       : ops::reshape(ops::permute(ops::matmul(p, split(v)), {0, 2, 1, 3}), {3, 7, 64});
       EXPECT_EQ(y.shape(), (Shape{3, 7, 64}));
-      backward(ops::sum(ops::mul(y, Var(testing::random_tensor({3, 7, 64}, 113)))));
-      grads = {a.grad().to_vector(), b.grad().to_vector()};
+      backward(ops::sum(ops::mul(y, Var(testing::random_tensor({3, 7, 64}, 114)))));
+      grads = {q.grad().to_vector(), k.grad().to_vector(), v.grad().to_vector()};
       return y.value().to_vector();
     };
     std::vector<std::vector<float>> fused_grads, apart_grads;
     const auto fused = run(true, fused_grads), apart = run(false, apart_grads);
     ASSERT_EQ(fused.size(), apart.size());
     for (size_t j = 0; j < fused.size(); ++j) ASSERT_NEAR(fused[j], apart[j], 1e-5f * (1.0f + std::abs(apart[j])));
-    for (size_t i = 0; i < 2; ++i)
+    for (size_t i = 0; i < 3; ++i) {
+      ASSERT_EQ(fused_grads[i].size(), apart_grads[i].size());
       for (size_t j = 0; j < fused_grads[i].size(); ++j)
-        ASSERT_NEAR(fused_grads[i][j], apart_grads[i][j], 1e-5f * (1.0f + std::abs(apart_grads[i][j])));
+        ASSERT_NEAR(fused_grads[i][j], apart_grads[i][j], 1e-5f * (1.0f + std::abs(apart_grads[i][j]))) << i;
+    }
   }
+}
+
+TEST(AttentionProductsValues, BadShapesNameTheOperand) {
+  const Var q(testing::random_tensor({2, 3, 8}, 115)), k(testing::random_tensor({2, 5, 6}, 116));
+  EXPECT_THROW(
+      {
+        try {
+          ops::attention_scores(q, k, 3, 1.0f);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("q must be [B, T, H * Dh] for 3 heads"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+  EXPECT_THROW(ops::attention_scores(q, k, 2, 1.0f), Error);  // widths differ
+  EXPECT_THROW(ops::attention_context(Var(testing::random_tensor({2, 2, 3, 4}, 117)), k, 2), Error);  // S 4 != 5
 }
 
 // The fused end of a post-norm block against dropout -> add -> oneDNN's

@@ -1,7 +1,7 @@
 // Multi-head scaled dot-product attention with learned Q, K, V and output
 // projections. One class serves encoder self-attention, decoder
-// self-attention (with a causal mask) and cross-attention; the split into
-// project_* and attend() lets the incremental decoder cache keys and values.
+// self-attention (with a causal mask) and cross-attention; project_key and
+// project_value let the incremental decoder cache the memory's keys and values.
 #pragma once
 
 #include "rosetta/nn/layers.h"
@@ -18,10 +18,10 @@ class MultiHeadAttention : public Module {
   Var forward(const Var& query, const Var& memory, const Tensor& mask, Rng* dropout_rng,
               Var* weights = nullptr) const;
 
-  Var project_query(const Var& x) const;  // [B, T, D] -> [B, H, T, Dh]
   Var project_key(const Var& x) const;    // [B, S, D] -> [B, H, S, Dh]
   Var project_value(const Var& x) const;  // [B, S, D] -> [B, H, S, Dh]
-  // softmax(q k^T / sqrt(Dh) + mask) v, heads merged, output-projected: [B, T, D]
+  // softmax(q k^T / sqrt(Dh) + mask) v per head, heads merged, output-projected:
+  // projections q [B, T, D], k and v [B, S, D] -> [B, T, D].
   Var attend(const Var& q, const Var& k, const Var& v, const Tensor& mask, Rng* dropout_rng,
              Var* weights = nullptr) const;
 

@@ -18,10 +18,13 @@ namespace rosetta::ops {
 // transpose_a / transpose_b read a as [..., K, M] / b as [..., N, K] (no copy).
 Var matmul(const Var& a, const Var& b, bool transpose_a = false, bool transpose_b = false,
            float alpha = 1.0f);
-// Attention's context with its heads merged: [B, H, T, K] @ [B, H, K, N] ->
-// [B, T, H * N], the product writing each head's rows straight into the
-// merged layout (no copy between the product and the output projection).
-Var matmul_merge_heads(const Var& a, const Var& b);
+// Attention's two products over projections [B, T, H * Dh] whose heads are
+// views, so no copy splits or merges heads either way: each product reads
+// and writes the projections' layout, and so do their gradients.
+// Scores scale * Q_h K_h^T: q [B, T, H * Dh], k [B, S, H * Dh] -> [B, H, T, S].
+Var attention_scores(const Var& q, const Var& k, int64_t heads, float scale);
+// Context P_h V_h, heads merged: p [B, H, T, S], v [B, S, H * Dh] -> [B, T, H * Dh].
+Var attention_context(const Var& p, const Var& v, int64_t heads);
 // [..., In] x weight [Out, In] (+ bias [Out]) -> [..., Out]; bias may be undefined.
 Var linear(const Var& x, const Var& weight, const Var& bias);
 // relu(linear(x, weight, bias)) in one pass: the ReLU is the product's post-op.
