@@ -42,6 +42,14 @@ Tensor heads_of(const Tensor& x, int64_t heads) {
   return x.view({x.dim(0), x.dim(1), heads, x.dim(2) / heads}).permute({0, 2, 1, 3});
 }
 
+// a @ b per head ([B, H, T, Dh]), written through the heads' view of a new projection-shaped tensor.
+Tensor product_by_head(const MatmulOperand& a, const MatmulOperand& b, const Shape& shape, int64_t heads,
+                       float alpha = 1.0f) {
+  Tensor out = Tensor::empty(shape), by_head = heads_of(out, heads);
+  kernels::matmul(a, b, by_head, {.alpha = alpha});
+  return out;
+}
+
 void check_projection(const Tensor& x, int64_t heads, const char* op, const char* name) {
   check(heads > 0 && x.ndim() == 3 && x.dim(2) % heads == 0, op, ": ", name, " must be [B, T, H * Dh] for ", heads,
         " heads, got ", shape_text(x.shape()));
@@ -85,16 +93,9 @@ Var attention_scores(const Var& q, const Var& k, int64_t heads, float scale) {
   return Var::from_op(product(qh, kh.transposed(), scale), {q, k},
                       [qh, kh, q = q.sink(), k = k.sink(), heads, scale](const Tensor& g) {
                         const MatmulOperand pg(g);  // [B, H, T, S]
-                        if (q.requires_grad()) {
-                          Tensor dq = Tensor::empty(q.shape()), by_head = heads_of(dq, heads);
-                          kernels::matmul(pg, kh, by_head, {.alpha = scale});
-                          q.accumulate_grad(dq);
-                        }
-                        if (k.requires_grad()) {
-                          Tensor dk = Tensor::empty(k.shape()), by_head = heads_of(dk, heads);
-                          kernels::matmul(pg.transposed(), qh, by_head, {.alpha = scale});
-                          k.accumulate_grad(dk);
-                        }
+                        if (q.requires_grad()) q.accumulate_grad(product_by_head(pg, kh, q.shape(), heads, scale));
+                        if (k.requires_grad())
+                          k.accumulate_grad(product_by_head(pg.transposed(), qh, k.shape(), heads, scale));
                       });
 }
 
@@ -104,19 +105,15 @@ Var attention_context(const Var& p, const Var& v, int64_t heads) {
             p.value().dim(3) == v.value().dim(1),
         "attention_context needs p [B, H, T, S] for v ", shape_text(v.shape()), " and ", heads, " heads, got ",
         shape_text(p.shape()));
-  const int64_t batch = p.value().dim(0), rows = p.value().dim(2), width = v.value().dim(2);
   const MatmulOperand pp(p.value()), vh(heads_of(kernels::contiguous(v.value()), heads));
-  Tensor merged = Tensor::empty({batch, rows, width}), by_head = heads_of(merged, heads);
-  kernels::matmul(pp, vh, by_head);
-  return Var::from_op(merged, {p, v}, [pp, vh, p = p.sink(), v = v.sink(), heads](const Tensor& g) {
-    const MatmulOperand pg(heads_of(kernels::contiguous(g), heads));  // [B, H, T, Dh]
-    if (p.requires_grad()) p.accumulate_grad(product(pg, vh.transposed(), 1.0f));
-    if (v.requires_grad()) {
-      Tensor dv = Tensor::empty(v.shape()), dv_heads = heads_of(dv, heads);
-      kernels::matmul(pp.transposed(), pg, dv_heads);
-      v.accumulate_grad(dv);
-    }
-  });
+  const Shape merged = {p.value().dim(0), p.value().dim(2), v.value().dim(2)};  // [B, T, H * Dh]
+  return Var::from_op(product_by_head(pp, vh, merged, heads), {p, v},
+                      [pp, vh, p = p.sink(), v = v.sink(), heads](const Tensor& g) {
+                        const MatmulOperand pg(heads_of(kernels::contiguous(g), heads));  // [B, H, T, Dh]
+                        if (p.requires_grad()) p.accumulate_grad(product(pg, vh.transposed(), 1.0f));
+                        if (v.requires_grad())
+                          v.accumulate_grad(product_by_head(pp.transposed(), pg, v.shape(), heads));
+                      });
 }
 
 namespace {
