@@ -94,6 +94,10 @@ class MatmulOperand {
 };
 // Batch extents of the operands may be fewer than c's (unit extents prepended).
 void matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const MatmulOptions& options = {});
+// a [M, K] @ b [K, N] written as an operand of further products, in their
+// precision: in bf16 oneDNN rounds as it writes, with no fp32 [M, N] copy
+// (a hidden layer that only the next product reads).
+MatmulOperand product_operand(const MatmulOperand& a, const MatmulOperand& b, const MatmulOptions& options = {});
 
 // ---- binary (oneDNN binary) -------------------------------------------
 // out = a (op) b, with b broadcast to a's shape (same rank, extents equal or 1).
@@ -157,15 +161,15 @@ void round_to_bf16_serial(const float* src, uint16_t* dst, int64_t n);
 // storing it: dx = dy * mask.
 void dropout_forward(const Tensor& x, float p, uint64_t key, Tensor& y);
 void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx);
-// The feed-forward block's dropout, fused with what surrounds it (the same
-// values as the separate kernels): the dropped activations [R, F] written
-// straight as the next product's operand (in bf16 with no fp32 copy), and
-// the backward's gradient through dropout and ReLU (h: the ReLU's output)
-// straight as an operand, its column sums [F] (the bias gradient, added in
-// a fixed order) written on the way. p == 0 is no dropout.
-MatmulOperand dropout_operand(const Tensor& h, float p, uint64_t key);
-MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const Tensor& h, float p, uint64_t key,
-                                            Tensor& bias_grad);
+// The feed-forward block's dropout, fused with what surrounds it: the ReLU's
+// output z [R, F] (a product_operand, held by nothing else) dropped in place,
+// each value as dropout_forward makes it from z's (in bf16 rounded once more
+// after the 1 / (1 - p) scale); and the backward's gradient through dropout
+// and ReLU read off the dropped z (a unit passes its gradient, scaled, where
+// z > 0) straight as an operand, its column sums [F] (the bias gradient,
+// added in a fixed order) written on the way. p == 0 is no dropout.
+void dropout_operand(MatmulOperand& z, float p, uint64_t key);
+MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const MatmulOperand& z, float p, Tensor& bias_grad);
 
 // A post-norm block's end in one pass a row: sum = x + dropout(h) (the mask
 // of dropout_forward with the same key), y = layer norm of sum over the last

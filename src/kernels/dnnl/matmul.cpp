@@ -142,21 +142,36 @@ dnnl::memory weights_laid_out(const MatmulOperand& b, const dnnl::memory::desc& 
   return to;
 }
 
-void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const MatmulOptions& options) {
+// Where a product lands: fp32 values of a tensor, or bf16 values (two to a
+// float) of a plain [M, N] storage for the next product to read.
+struct Destination {
+  dnnl::memory::desc desc;
+  void* data;
+  Shape shape;
+  std::string key;
+};
+
+Destination destination_of(Tensor& c) {
+  std::string key = "f";
+  dnnl_ctx::key_append(key, c);
+  return {desc_of(c), c.data(), c.shape(), std::move(key)};
+}
+
+void run_matmul(const MatmulOperand& a, const MatmulOperand& b, const Destination& c, const MatmulOptions& options) {
   // Frozen weights let oneDNN choose their layout (the copy is made once).
   const bool choose_layout = b.laid_out() != nullptr && b.ndim() == 2;
   std::string key = choose_layout ? "matmul/any" : "matmul";
   key_append(key, a);
   key_append(key, b);
-  dnnl_ctx::key_append(key, c);
+  key += c.key;
   key += options.bias ? "bias" : "";
   key += options.accumulate ? "acc" : "";
   key += options.relu ? "relu" : "";
   dnnl_ctx::key_append(key, options.alpha);
-  const int rank = c.ndim();
+  const int rank = static_cast<int>(c.shape.size());
   const dnnl::memory::desc a_desc = desc_at_rank(a, rank), b_desc = desc_at_rank(b, rank);
   Shape bias_shape(rank, 1);
-  bias_shape.back() = c.shape().back();
+  bias_shape.back() = c.shape.back();
   const Entry entry = cached(std::move(key), [&] {
     dnnl::memory::desc bias_desc;
     if (options.bias) bias_desc = desc_of(bias_shape, contiguous_strides(bias_shape));
@@ -167,14 +182,14 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const
     if (options.relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     if (ops.len() > 0) attr.set_post_ops(ops);
     const dnnl::memory::desc b_any = choose_layout ? dnnl::memory::desc(b_desc.dims(), b_desc.data_type(), dnnl::memory::format_tag::any) : b_desc;
-    dnnl::matmul::desc desc(a_desc, b_any, bias_desc, desc_of(c));
+    dnnl::matmul::desc desc(a_desc, b_any, bias_desc, c.desc);
     dnnl::matmul::primitive_desc pd(desc, attr, engine());
     return Entry{dnnl::matmul(pd), pd};
   });
   Arguments args{{DNNL_ARG_SRC, dnnl::memory(a_desc, engine(), a.data())},
                  {DNNL_ARG_WEIGHTS, choose_layout ? weights_laid_out(b, b_desc, entry.pd.weights_desc())
                                                   : dnnl::memory(b_desc, engine(), b.data())},
-                 {DNNL_ARG_DST, memory_of(c)}};
+                 {DNNL_ARG_DST, dnnl::memory(c.desc, engine(), c.data)}};
   Tensor bias;  // outlives execute(): the memory object only borrows its data
   if (options.bias) {
     bias = contiguous(*options.bias).view(bias_shape);
@@ -288,10 +303,31 @@ void matmul(const MatmulOperand& a, const MatmulOperand& b, Tensor& c, const Mat
             c.dim(-1) == b.dim(-1),
         "matmul output ", shape_text(c.shape()), " does not fit ", shape_text(a.shape()), " @ ", shape_text(b.shape()));
   if (a.is_bf16() != b.is_bf16()) {  // operands prepared in different precisions: the product takes bf16
-    run_matmul(a.in_bf16(), b.in_bf16(), c, options);
+    run_matmul(a.in_bf16(), b.in_bf16(), destination_of(c), options);
     return;
   }
-  run_matmul(a, b, c, options);
+  run_matmul(a, b, destination_of(c), options);
+}
+
+MatmulOperand product_operand(const MatmulOperand& a, const MatmulOperand& b, const MatmulOptions& options) {
+  check(a.ndim() == 2 && b.ndim() == 2 && a.dim(1) == b.dim(0), "product_operand needs matrices that chain, got ",
+        shape_text(a.shape()), " @ ", shape_text(b.shape()));
+  check(!options.accumulate, "product_operand writes a new operand: nothing to accumulate into");
+  const int64_t rows = a.dim(0), cols = b.dim(1);
+  if (current_precision.load(std::memory_order_relaxed) != Precision::bf16) {
+    Tensor c = Tensor::empty({rows, cols});
+    matmul(a, b, c, options);
+    return MatmulOperand::of_storage(c, rows, cols, false);
+  }
+  // oneDNN rounds to bf16 as it writes (nearest, ties to even: round_to_bf16's values).
+  Tensor storage = Tensor::empty({(rows * cols + 1) / 2});
+  const int64_t dims[2] = {rows, cols}, strides[2] = {cols, 1};
+  std::string key = "h";
+  dnnl_ctx::key_append(key, Shape{rows, cols});
+  const Destination c{strided_desc(dims, strides, 2, dnnl::memory::data_type::bf16), storage.data(), {rows, cols},
+                      std::move(key)};
+  run_matmul(a.in_bf16(), b.in_bf16(), c, options);
+  return MatmulOperand::of_storage(std::move(storage), rows, cols, true);
 }
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& c, const MatmulOptions& options) {
