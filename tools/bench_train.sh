@@ -26,10 +26,11 @@ ours() {  # $1: precision
     --set train.run_dir="$work/run" --set train.max_steps=50 --set train.log_every=10 --set train.precision="$1" \
     --set train.valid_every=0 --set train.save_every=1000000 --set train.threads="$threads" > /dev/null 2> "$log"
   # Windows 2-5 are steps 11-50.
-  local tps rss
+  local tps gflops rss
   tps=$(grep -o 'tgt_tok/s [0-9.]*' "$log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')
+  gflops=$(grep -o 'GFLOP/s [0-9.]*' "$log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')
   rss=$(awk '/peak_rss_kb/ {printf "%.0f", $2/1024}' "$log")
-  echo "{\"system\":\"rosetta_$1\",\"threads\":$threads,\"tgt_tok_per_sec\":$tps,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
+  echo "{\"system\":\"rosetta_$1\",\"threads\":$threads,\"tgt_tok_per_sec\":$tps,\"product_gflops_per_sec\":$gflops,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
 }
 
 reference_run() {  # $1: label, rest: extra flags/env

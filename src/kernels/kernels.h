@@ -19,6 +19,10 @@ size_t primitive_cache_size();  // oneDNN primitives held by the cache
 size_t primitives_created();    // and made so far (cache misses)
 double primitive_creation_seconds();  // wall time spent making them
 void reserve_primitive_cache(size_t primitives);  // room for at least this many
+// Floating-point operations of the matrix products run so far in this
+// process (2 M N K each, batch extents multiplied in): a step's arithmetic,
+// counted where it runs, for GFLOP/s against the products' peak.
+uint64_t product_flops();
 
 // ---- layout (oneDNN reorder) -------------------------------------------
 void copy(const Tensor& src, Tensor& dst);  // same shape, any strides on both

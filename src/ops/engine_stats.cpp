@@ -10,7 +10,8 @@ namespace rosetta {
 EngineStats engine_stats() {
   const AllocatorStats a = allocator_stats();
   return {a.live_bytes, a.cached_bytes, a.peak_live_bytes, static_cast<int64_t>(kernels::primitive_cache_size()),
-          static_cast<int64_t>(kernels::primitives_created()), kernels::primitive_creation_seconds()};
+          static_cast<int64_t>(kernels::primitives_created()), kernels::primitive_creation_seconds(),
+          static_cast<int64_t>(kernels::product_flops())};
 }
 
 void reserve_primitive_cache(int64_t primitives) {

@@ -167,6 +167,7 @@ class Trainer {
   Clock::time_point started_ = Clock::now();
   Clock::time_point window_start_ = Clock::now();
   int64_t window_target_tokens_ = 0;
+  int64_t window_flops_start_ = 0;  // the products' count at the window's start, pauses taken out
   double window_loss_sum_ = 0, window_nll_sum_ = 0;
   int64_t window_updates_ = 0;
   double last_loss_ = 0;
@@ -468,6 +469,8 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
   progress_.clear();
   const double window = std::chrono::duration<double>(Clock::now() - window_start_).count();
   const double tokens_per_sec = window > 0 ? window_target_tokens_ / window : 0;
+  const int64_t flops_now = engine_stats().product_flops;
+  const double gflops = window > 0 ? (flops_now - window_flops_start_) / window * 1e-9 : 0;
   const double sec_per_step = window / std::max<int64_t>(window_updates_, 1);
   const auto& t = config_.train;
   double eta = -1;
@@ -478,8 +481,9 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
                          (stream_->batches_per_epoch() - data_position_.batch);
     eta = left * sec_per_step / t.update_freq;
   }
-  spdlog::info("epoch {} step {} loss {:.4f} ppl {:.2f} lr {:.3e} gnorm {:.3f} tgt_tok/s {:.0f} elapsed {} eta {}", epoch_,
-               step_, loss, std::exp(nll), lr, grad_norm, tokens_per_sec, duration_text(elapsed()),
+  spdlog::info("epoch {} step {} loss {:.4f} ppl {:.2f} lr {:.3e} gnorm {:.3f} tgt_tok/s {:.0f} GFLOP/s {:.0f} elapsed {} "
+               "eta {}",
+               epoch_, step_, loss, std::exp(nll), lr, grad_norm, tokens_per_sec, gflops, duration_text(elapsed()),
                eta < 0 ? std::string("-") : duration_text(std::max(eta, 0.0)));
   append_metrics(json_line({{"type", "train"},
                             {"step", step_},
@@ -490,11 +494,13 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
                             {"lr", lr},
                             {"grad_norm", grad_norm},
                             {"tgt_tokens_per_sec", tokens_per_sec},
+                            {"product_gflops_per_sec", gflops},
                             {"elapsed_sec", elapsed()}}));
   plot_.train_loss.emplace_back(static_cast<double>(step_), loss);
   plot_.learning_rate.emplace_back(static_cast<double>(step_), lr);
   window_start_ = Clock::now();
   window_target_tokens_ = 0;
+  window_flops_start_ = flops_now;
   window_loss_sum_ = window_nll_sum_ = 0;
   window_updates_ = 0;
 }
@@ -691,6 +697,7 @@ TrainResult Trainer::run() {
   stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling, 16,
                                          StreamShard{group_.rank(), group_.size()}, masking());
   started_ = window_start_ = Clock::now();
+  window_flops_start_ = engine_stats().product_flops;
 
   TrainResult result;
   const int64_t first_step = step_;
@@ -707,7 +714,8 @@ TrainResult Trainer::run() {
     reason = agreed_stop_reason();
     const bool at_end = !reason.empty();
     // A run validates at its interval and once more at its end (not when a signal asks it to hurry).
-    const auto pause_start = Clock::now();  // validation and saving stay out of tokens/s
+    const auto pause_start = Clock::now();  // validation and saving stay out of tokens/s and GFLOP/s
+    const int64_t flops_before_pause = engine_stats().product_flops;
     const bool validate_now =
         have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && reason != "signal"));
     if (validate_now) {
@@ -727,6 +735,7 @@ TrainResult Trainer::run() {
       check_replicas();
     }
     window_start_ += Clock::now() - pause_start;
+    window_flops_start_ += engine_stats().product_flops - flops_before_pause;
     if (validate_now) reason = agreed_stop_reason();  // early stopping counts this validation
   }
   if (saved_step_ != step_) save_checkpoint_now();  // the step, not a path: every rank decides alike

@@ -730,6 +730,25 @@ TEST(PrimitiveCache, ReusesPrimitivesForARepeatedShape) {
   EXPECT_LE(kernels::dnnl_ctx::cache_size(), 256u);  // bounded
 }
 
+// The products' arithmetic is counted where it runs: 2 M N K a product,
+// batch extents multiplied in; a linear's forward and backward are three
+// products of its shape (dX, dW), and other ops add nothing.
+TEST(EngineStats, CountsTheProductsFlops) {
+  const int64_t before = engine_stats().product_flops;
+  Var a(testing::random_tensor({13, 7}, 1)), b(testing::random_tensor({7, 5}, 2));
+  ops::matmul(a, b);
+  EXPECT_EQ(engine_stats().product_flops - before, 2 * 13 * 7 * 5);
+  const int64_t batched = engine_stats().product_flops;
+  ops::matmul(Var(testing::random_tensor({3, 2, 4, 6}, 3)), Var(testing::random_tensor({3, 2, 6, 5}, 4)));
+  EXPECT_EQ(engine_stats().product_flops - batched, 2 * 3 * 2 * 4 * 6 * 5);
+  Var x(testing::random_tensor({11, 8}, 5), true), w(testing::random_tensor({9, 8}, 6), true);
+  const int64_t linear_start = engine_stats().product_flops;
+  Var y = ops::linear(x, w, Var());
+  ops::relu(y);  // not a product
+  backward(y, testing::random_tensor({11, 9}, 7));
+  EXPECT_EQ(engine_stats().product_flops - linear_start, 3 * 2 * 11 * 8 * 9);
+}
+
 // Values baked into primitives that print alike to 6 decimals must not share one.
 TEST(PrimitiveCache, KeysTellApartValuesThatPrintAlike) {
   const Tensor x = Tensor::full({2, 3}, 1.0f), a = Tensor::full({2, 2}, 1.0f), b = Tensor::full({2, 2}, 1.0f);

@@ -1,5 +1,6 @@
-// What the engine holds: tensor memory in use and cached, and the number of
-// cached oneDNN primitives. For logs and memory investigations.
+// What the engine holds: tensor memory in use and cached, the number of
+// cached oneDNN primitives, and the arithmetic its products have done. For
+// logs, memory investigations and GFLOP/s.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@ struct EngineStats {
   int64_t live_tensor_bytes = 0, cached_tensor_bytes = 0, peak_tensor_bytes = 0;
   int64_t cached_primitives = 0, created_primitives = 0;
   double primitive_seconds = 0;  // spent making the primitives
+  int64_t product_flops = 0;     // of every matrix product so far (2 M N K each)
 };
 
 EngineStats engine_stats();

@@ -34,6 +34,7 @@ struct LaidOutCopies {
 namespace {
 
 std::atomic<Precision> current_precision{Precision::fp32};
+std::atomic<uint64_t> flops_so_far{0};
 
 // True when oneDNN's fast paths take the layout: each matrix has a unit
 // stride in one of its two last axes.
@@ -196,6 +197,9 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, const Destinatio
     args.add(DNNL_ARG_BIAS, memory_of(bias));
   }
   execute(entry, std::move(args));
+  uint64_t outputs = 1;
+  for (const int64_t extent : c.shape) outputs *= static_cast<uint64_t>(extent);
+  flops_so_far.fetch_add(2 * outputs * static_cast<uint64_t>(a.dim(-1)), std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -283,6 +287,7 @@ void end_frozen_weights() {
 }
 
 void set_matmul_precision(Precision precision) { current_precision = precision; }
+uint64_t product_flops() { return flops_so_far.load(std::memory_order_relaxed); }
 Precision matmul_precision() { return current_precision; }
 
 std::string native_bf16_isa() {
