@@ -10,6 +10,7 @@ Prints one JSON line a run with its last validation.
 """
 import html
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def read_run(spec):
 def ticks(low, high, count=5):
     span = high - low or 1.0
     raw = span / count
-    magnitude = 10 ** len(str(int(raw))) / 10 if raw >= 1 else 10 ** -len(str(int(1 / raw)))
+    magnitude = 10 ** math.floor(math.log10(raw))
     step = min((m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw), default=raw)
     first = (low // step + 1) * step
     return [first + i * step for i in range(int((high - first) / step) + 1)]

@@ -469,7 +469,7 @@ void Trainer::log_progress(double loss, double nll, double grad_norm, float lr) 
   progress_.clear();
   const double window = std::chrono::duration<double>(Clock::now() - window_start_).count();
   const double tokens_per_sec = window > 0 ? window_target_tokens_ / window : 0;
-  const int64_t flops_now = engine_stats().product_flops;
+  const int64_t flops_now = product_flops();
   const double gflops = window > 0 ? (flops_now - window_flops_start_) / window * 1e-9 : 0;
   const double sec_per_step = window / std::max<int64_t>(window_updates_, 1);
   const auto& t = config_.train;
@@ -697,7 +697,7 @@ TrainResult Trainer::run() {
   stream_ = std::make_unique<BatchStream>(train_corpus_, plan, t.seed, data_position_, sampling, 16,
                                          StreamShard{group_.rank(), group_.size()}, masking());
   started_ = window_start_ = Clock::now();
-  window_flops_start_ = engine_stats().product_flops;
+  window_flops_start_ = product_flops();
 
   TrainResult result;
   const int64_t first_step = step_;
@@ -715,7 +715,7 @@ TrainResult Trainer::run() {
     const bool at_end = !reason.empty();
     // A run validates at its interval and once more at its end (not when a signal asks it to hurry).
     const auto pause_start = Clock::now();  // validation and saving stay out of tokens/s and GFLOP/s
-    const int64_t flops_before_pause = engine_stats().product_flops;
+    const int64_t flops_before_pause = product_flops();
     const bool validate_now =
         have_valid_ && t.valid_every > 0 && step_ > 0 && (step_ % t.valid_every == 0 || (at_end && reason != "signal"));
     if (validate_now) {
@@ -735,7 +735,7 @@ TrainResult Trainer::run() {
       check_replicas();
     }
     window_start_ += Clock::now() - pause_start;
-    window_flops_start_ += engine_stats().product_flops - flops_before_pause;
+    window_flops_start_ += product_flops() - flops_before_pause;
     if (validate_now) reason = agreed_stop_reason();  // early stopping counts this validation
   }
   if (saved_step_ != step_) save_checkpoint_now();  // the step, not a path: every rank decides alike

@@ -15,6 +15,8 @@ struct EngineStats {
 };
 
 EngineStats engine_stats();
+// EngineStats::product_flops alone (one counter read, for every training step).
+int64_t product_flops();
 
 // Lets the primitive cache hold at least this many primitives (unless
 // ROSETTA_PRIMITIVE_CACHE sets the count). Translation wants it: its decoder

@@ -70,10 +70,9 @@ void dropout_operand(MatmulOperand& z, float p, uint64_t key) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < pieces; ++i) {
     const int64_t begin = i * kPiece, count = std::min(kPiece, n - begin);
-    float in[kPiece], out[kPiece];
-    if (bf16) widen_bf16(z_bf16 + begin, in, count);
-    else std::memcpy(in, z_f32 + begin, static_cast<size_t>(count) * sizeof(float));
-    mask_range(m, in, begin, count, out);
+    float widened[kPiece], out[kPiece];
+    if (bf16) widen_bf16(z_bf16 + begin, widened, count);
+    mask_range(m, bf16 ? widened : z_f32 + begin, begin, count, out);
     store(out, count, bf16, z_f32, z_bf16, begin);
   }
 }
@@ -113,18 +112,10 @@ MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const MatmulOperan
         else std::memcpy(kept, z_f32 + at, static_cast<size_t>(count) * sizeof(float));
         const float* gr = g + at;
         float* sr = sums + c;
-        if (p > 0.0f) {
 #pragma omp simd
-          for (int64_t i = 0; i < count; ++i) {
-            buf[i] = kept[i] > 0.0f ? gr[i] * keep_scale : 0.0f;
-            sr[i] += buf[i];
-          }
-        } else {
-#pragma omp simd
-          for (int64_t i = 0; i < count; ++i) {
-            buf[i] = kept[i] > 0.0f ? gr[i] : 0.0f;
-            sr[i] += buf[i];
-          }
+        for (int64_t i = 0; i < count; ++i) {  // keep_scale is 1 without dropout: the product is exact
+          buf[i] = kept[i] > 0.0f ? gr[i] * keep_scale : 0.0f;
+          sr[i] += buf[i];
         }
         store(buf, count, bf16, out_f32, out_bf16, at);
       }

@@ -148,14 +148,13 @@ dnnl::memory weights_laid_out(const MatmulOperand& b, const dnnl::memory::desc& 
 struct Destination {
   dnnl::memory::desc desc;
   void* data;
-  Shape shape;
   std::string key;
 };
 
 Destination destination_of(Tensor& c) {
   std::string key = "f";
   dnnl_ctx::key_append(key, c);
-  return {desc_of(c), c.data(), c.shape(), std::move(key)};
+  return {desc_of(c), c.data(), std::move(key)};
 }
 
 void run_matmul(const MatmulOperand& a, const MatmulOperand& b, const Destination& c, const MatmulOptions& options) {
@@ -169,10 +168,11 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, const Destinatio
   key += options.accumulate ? "acc" : "";
   key += options.relu ? "relu" : "";
   dnnl_ctx::key_append(key, options.alpha);
-  const int rank = static_cast<int>(c.shape.size());
+  const dnnl::memory::dims c_dims = c.desc.dims();
+  const int rank = static_cast<int>(c_dims.size());
   const dnnl::memory::desc a_desc = desc_at_rank(a, rank), b_desc = desc_at_rank(b, rank);
   Shape bias_shape(rank, 1);
-  bias_shape.back() = c.shape.back();
+  bias_shape.back() = c_dims.back();
   const Entry entry = cached(std::move(key), [&] {
     dnnl::memory::desc bias_desc;
     if (options.bias) bias_desc = desc_of(bias_shape, contiguous_strides(bias_shape));
@@ -198,7 +198,7 @@ void run_matmul(const MatmulOperand& a, const MatmulOperand& b, const Destinatio
   }
   execute(entry, std::move(args));
   uint64_t outputs = 1;
-  for (const int64_t extent : c.shape) outputs *= static_cast<uint64_t>(extent);
+  for (const int64_t extent : c_dims) outputs *= static_cast<uint64_t>(extent);
   flops_so_far.fetch_add(2 * outputs * static_cast<uint64_t>(a.dim(-1)), std::memory_order_relaxed);
 }
 
@@ -329,8 +329,7 @@ MatmulOperand product_operand(const MatmulOperand& a, const MatmulOperand& b, co
   const int64_t dims[2] = {rows, cols}, strides[2] = {cols, 1};
   std::string key = "h";
   dnnl_ctx::key_append(key, Shape{rows, cols});
-  const Destination c{strided_desc(dims, strides, 2, dnnl::memory::data_type::bf16), storage.data(), {rows, cols},
-                      std::move(key)};
+  const Destination c{strided_desc(dims, strides, 2, dnnl::memory::data_type::bf16), storage.data(), std::move(key)};
   run_matmul(a.in_bf16(), b.in_bf16(), c, options);
   return MatmulOperand::of_storage(std::move(storage), rows, cols, true);
 }
