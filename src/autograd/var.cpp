@@ -53,6 +53,12 @@ Tensor GradSink::gradient_to_add_into() const {
   return Tensor();
 }
 
+void Var::attach_bf16_copy(Tensor copy) {
+  check(value_.is_contiguous() && copy.numel() == (value_.numel() + 1) / 2, "a bf16 copy of ", copy.numel(),
+        " floats for a value of shape ", shape_text(value_.shape()));
+  bf16_copy_ = std::move(copy);
+}
+
 Var Var::from_op(Tensor value, const std::vector<Var>& inputs, BackwardFn backward) {
   Var out(std::move(value));
   if (!g_grad_enabled) return out;

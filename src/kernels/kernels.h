@@ -180,9 +180,12 @@ MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const MatmulOperan
 // axis with gain and bias; mean and rstd (1 / sqrt(variance + eps)) [rows]
 // are kept for the backward, which gives the residual's gradient dsum and
 // the sublayer's dh = dropout(dsum), and writes dgain, dbias (summed in a
-// fixed order). x, h, sum, y, dy, dsum, dh: contiguous [..., D].
+// fixed order). x, h, sum, y, dy, dsum, dh: contiguous [..., D]. y_bf16,
+// when given ((numel + 1) / 2 floats), receives y rounded to bf16 as
+// round_to_bf16 does, written in the same pass (for the products that read y).
 void residual_layer_norm_forward(const Tensor& x, const Tensor& h, float p, uint64_t key, const Tensor& gain,
-                                 const Tensor& bias, float eps, Tensor& sum, Tensor& y, Tensor& mean, Tensor& rstd);
+                                 const Tensor& bias, float eps, Tensor& sum, Tensor& y, Tensor& mean, Tensor& rstd,
+                                 Tensor* y_bf16 = nullptr);
 void residual_layer_norm_backward(const Tensor& dy, const Tensor& sum, const Tensor& mean, const Tensor& rstd,
                                   const Tensor& gain, float p, uint64_t key, Tensor& dsum, Tensor& dh, Tensor& dgain,
                                   Tensor& dbias);

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "kernels/kernels.h"
+#include "ops/product.h"
 #include "rosetta/error.h"
 #include "rosetta/ops/ops.h"
 
@@ -92,7 +93,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
     // In fp32 the chunk's logits become its gradient where the group keeps it.
     Tensor logits = buffer.defined() ? buffer.narrow(0, 0, n)
                                      : group.narrow(0, in_group * vocab, n * vocab).view({n, vocab});
-    const kernels::MatmulOperand xc(x.narrow(0, start, n));
+    const kernels::MatmulOperand xc = detail::rows_operand(hidden, start, n);
     kernels::matmul(xc, wt, logits, {.bias = bias.defined() ? &bias.value() : nullptr});
     const std::span<const int32_t> chunk_targets(targets.data() + start, static_cast<size_t>(n));
     const auto chunk = want_grad ? kernels::cross_entropy_gradient(logits, chunk_targets, smoothing, ignore_id, inv_count)
@@ -121,7 +122,7 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
     if (kept == group_rows || start + n == rows) {  // the group is full, or the last
       const auto grads = kernels::MatmulOperand::of_storage(group.narrow(0, 0, kept * row_floats), kept, vocab, bf16,
                                                             row_stride);
-      kernels::matmul(grads.transposed(), kernels::MatmulOperand(x.narrow(0, group_start, kept)), dw,
+      kernels::matmul(grads.transposed(), detail::rows_operand(hidden, group_start, kept), dw,
                       {.accumulate = group_start > 0});
     }
   }

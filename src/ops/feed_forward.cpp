@@ -30,7 +30,7 @@ Var feed_forward_relu(const Var& x, const Var& w1, const Var& b1, const Var& w2,
   check(!b2.defined() || b2.value().numel() == out_width, "feed_forward: bias ", shape_text(b2.shape()), " for ",
         out_width, " outputs");
   if (!dropout_rng) p = 0.0f;
-  const MatmulOperand x2(kernels::contiguous(x.value()).view({-1, in}));  // [R, In]
+  const MatmulOperand x2 = detail::rows_operand(x);  // [R, In]
   const MatmulOperand w1t = MatmulOperand::transposed_weights({w1.value()});
   const MatmulOperand w2t = MatmulOperand::transposed_weights({w2.value()});
   // The ReLU's output, in the products' precision: dropped out in place, it

@@ -8,9 +8,12 @@ namespace rosetta::ops {
 
 Var reshape(const Var& x, const Shape& shape) {
   const Tensor out = kernels::contiguous(x.value()).view(shape);
-  return Var::from_op(out, {x}, [x = x.sink()](const Tensor& g) {
+  Var y = Var::from_op(out, {x}, [x = x.sink()](const Tensor& g) {
     x.accumulate_grad(kernels::contiguous(g).view(x.shape()));
   });
+  // The same values in the same order: x's bf16 copy is the reshaped value's too.
+  if (x.bf16_copy().defined()) y.attach_bf16_copy(x.bf16_copy());
+  return y;
 }
 
 Var permute(const Var& x, const std::vector<int>& order) {

@@ -27,6 +27,22 @@ void product_into_grad(const kernels::MatmulOperand& a, const kernels::MatmulOpe
   sink.accumulate_grad(product(a, b).view(sink.shape()));
 }
 
+kernels::MatmulOperand rows_operand(const Var& x, int64_t start, int64_t count) {
+  const int64_t width = x.value().dim(-1), rows = width == 0 ? 0 : x.value().numel() / width;
+  if (count < 0) count = rows - start;
+  check(start >= 0 && start + count <= rows, "rows ", start, " to ", start + count, " of ", rows);
+  // The copy holds two values a float, so a row range starts on a float when the rows are even.
+  const Tensor& copy = x.bf16_copy();
+  if (copy.defined() && width % 2 == 0 && kernels::matmul_precision() == kernels::Precision::bf16)
+    return kernels::MatmulOperand::of_storage(copy.narrow(0, start * width / 2, count * width / 2), count, width, true);
+  return kernels::MatmulOperand(kernels::contiguous(x.value()).view({rows, width}).narrow(0, start, count));
+}
+
+Tensor bf16_copy_for(const Tensor& value) {
+  if (kernels::matmul_precision() != kernels::Precision::bf16) return Tensor();
+  return Tensor::empty({(value.numel() + 1) / 2});
+}
+
 }  // namespace detail
 
 namespace {
@@ -131,7 +147,7 @@ Var linear_impl(const Var& x, const Var& weight, const Var& bias, bool relu) {
   check(!bias.defined() || (bias.shape().size() == 1 && bias.shape()[0] == out_width), "linear: bias ",
         shape_text(bias.defined() ? bias.shape() : kNoBias), " does not fit weight ",
         shape_text(weight.shape()));
-  const MatmulOperand x2(kernels::contiguous(x.value()).view({-1, in}));  // [R, In]
+  const MatmulOperand x2 = detail::rows_operand(x);                               // [R, In]
   const MatmulOperand wt = MatmulOperand::transposed_weights({weight.value()});  // [In, Out]
   Tensor y = Tensor::empty({x2.dim(0), out_width});                              // [R, Out]
   kernels::matmul(x2, wt, y, {.bias = bias.defined() ? &bias.value() : nullptr, .relu = relu});

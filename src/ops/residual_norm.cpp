@@ -1,6 +1,7 @@
 // A post-norm block's end, layer_norm(x + dropout(h)), as one op: see
 // kernels::residual_layer_norm_forward.
 #include "kernels/kernels.h"
+#include "ops/product.h"
 #include "rosetta/error.h"
 #include "rosetta/ops/ops.h"
 
@@ -18,8 +19,10 @@ Var residual_layer_norm(const Var& x, const Var& h, float p, Rng* dropout_rng, c
   const int64_t width = input.dim(-1), rows = width == 0 ? 0 : input.numel() / width;
   Tensor sum = Tensor::empty(input.shape()), y = Tensor::empty(input.shape());
   Tensor mean = Tensor::empty({rows}), rstd = Tensor::empty({rows});
-  kernels::residual_layer_norm_forward(input, output, drop, key, gain.value(), bias.value(), eps, sum, y, mean, rstd);
-  return Var::from_op(y, {x, h, gain, bias},
+  Tensor rounded = detail::bf16_copy_for(y);  // for the products that read y (in bf16 only)
+  kernels::residual_layer_norm_forward(input, output, drop, key, gain.value(), bias.value(), eps, sum, y, mean, rstd,
+                                       rounded.defined() ? &rounded : nullptr);
+  Var out = Var::from_op(y, {x, h, gain, bias},
                       [x = x.sink(), h = h.sink(), gain_value = gain.value(), gain = gain.sink(), bias = bias.sink(),
                        sum, mean, rstd, drop, key](const Tensor& g) {
                         Tensor dsum = Tensor::empty(sum.shape()), dh = Tensor::empty(sum.shape());
@@ -31,6 +34,8 @@ Var residual_layer_norm(const Var& x, const Var& h, float p, Rng* dropout_rng, c
                         if (gain.requires_grad()) gain.accumulate_grad(dgain);
                         if (bias.requires_grad()) bias.accumulate_grad(dbias);
                       });
+  if (rounded.defined()) out.attach_bf16_copy(std::move(rounded));
+  return out;
 }
 
 }  // namespace rosetta::ops

@@ -17,6 +17,7 @@
 #include "rosetta/error.h"
 #include "rosetta/ops/ops.h"
 #include "rosetta/ops/precision.h"
+#include "rosetta/tensor/random.h"
 #include "testing/gradcheck.h"
 
 namespace rosetta {
@@ -100,6 +101,88 @@ TEST(Precision, AutoPicksBf16OnlyWithNativeSupportAndSaysWhy) {
   EXPECT_EQ(automatic, have_bf16() ? ops::Precision::bf16 : ops::Precision::fp32);
   EXPECT_NE(why.find(have_bf16() ? ops::native_bf16_isa() : "no native bf16"), std::string::npos) << why;
   EXPECT_THROW(ops::resolve_precision("fp16"), Error);
+}
+
+// The rounded copy a layer norm attaches to its output: bit for bit what
+// rounding the output gives (round_to_bf16, checked by hand above), carried
+// through a reshape, and only in bf16.
+TEST(Bf16Copy, LayerNormsAttachTheirOutputRounded) {
+  if (!have_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  const Var x(testing::random_tensor({3, 7, 64}, 11), true), h(testing::random_tensor({3, 7, 64}, 12), true);
+  const Var gain(testing::random_tensor({64}, 13), true), bias(testing::random_tensor({64}, 14), true);
+  auto expect_rounded = [](const Var& v) {
+    ASSERT_TRUE(v.bf16_copy().defined());
+    std::vector<uint16_t> expected(static_cast<size_t>(v.value().numel()));
+    kernels::round_to_bf16(v.value().data(), expected.data(), v.value().numel());
+    const auto* copy = reinterpret_cast<const uint16_t*>(v.bf16_copy().data());
+    for (size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(copy[i], expected[i]) << "at " << i;
+  };
+  Rng rng(5);
+  {
+    ops::PrecisionScope bf16(ops::Precision::bf16);
+    const Var post = ops::residual_layer_norm(x, h, 0.25f, &rng, gain, bias);
+    expect_rounded(post);
+    expect_rounded(ops::layer_norm(x, gain, bias));
+    const Var rows = ops::reshape(post, {-1, 64});
+    expect_rounded(rows);
+    EXPECT_EQ(rows.bf16_copy().data(), post.bf16_copy().data()) << "a reshape shares the copy";
+    EXPECT_FALSE(ops::add(post, post).bf16_copy().defined());
+  }
+  ops::PrecisionScope fp32(ops::Precision::fp32);
+  EXPECT_FALSE(ops::residual_layer_norm(x, h, 0.25f, &rng, gain, bias).bf16_copy().defined());
+  EXPECT_FALSE(ops::layer_norm(x, gain, bias).bf16_copy().defined());
+}
+
+// Values and gradients of the products that read a value: the same bit for
+// bit whether they take its attached copy or round the value themselves
+// (300 rows: the loss's second chunk of 256 starts inside the copy).
+TEST(Bf16Copy, ProductsReadingTheCopyGiveWhatRoundingGives) {
+  if (!have_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  ops::PrecisionScope bf16(ops::Precision::bf16);
+  const int64_t rows = 300, d = 64, f = 96, vocab = 50;
+  const Var x(testing::random_tensor({rows, d}, 21), true), h(testing::random_tensor({rows, d}, 22), true);
+  const Var gain(testing::random_tensor({d}, 23), true), bias(testing::random_tensor({d}, 24), true);
+  const Var w(testing::random_tensor({d, d}, 25), true), b(testing::random_tensor({d}, 26), true);
+  const Var w1(testing::random_tensor({f, d}, 27), true), b1(testing::random_tensor({f}, 28), true);
+  const Var w2(testing::random_tensor({d, f}, 29), true), out(testing::random_tensor({vocab, d}, 30), true);
+  std::vector<int32_t> targets(rows);
+  for (int64_t i = 0; i < rows; ++i) targets[i] = static_cast<int32_t>((i * 7) % vocab);
+  const Tensor seed = testing::random_tensor({rows, d}, 31);
+  // The whole graph from a layer norm's output, once as made (with its copy)
+  // and once from a leaf holding the same values (without): outputs, then
+  // the gradients of every weight and of the norm's output.
+  auto run = [&](bool with_copy) {
+    std::vector<Var> weights = {w, b, w1, b1, w2, out};  // copies share their gradients
+    for (Var& p : weights) p.zero_grad();
+    Var y = ops::residual_layer_norm(x, h, 0.0f, nullptr, gain, bias);
+    EXPECT_EQ(y.bf16_copy().defined(), true);
+    if (!with_copy) y = Var(Tensor::from_vector(y.shape(), y.value().to_vector()), true);
+    Var proj = ops::linear(y, w, b), ffn = ops::feed_forward_relu(y, w1, b1, w2, Var(), 0.0f, nullptr);
+    Var loss = ops::linear_cross_entropy(y, out, Var(), targets, 0.1f, -1, nullptr);
+    Var total = ops::add(ops::sum(ops::mul(ops::add(proj, ffn), Var(seed))), loss);
+    backward(total);
+    std::vector<std::vector<float>> values = {proj.value().to_vector(), ffn.value().to_vector(),
+                                              loss.value().to_vector()};
+    for (const Var& p : weights) values.push_back(p.grad().to_vector());
+    return values;
+  };
+  const auto with = run(true), without = run(false);
+  ASSERT_EQ(with.size(), without.size());
+  for (size_t i = 0; i < with.size(); ++i) EXPECT_EQ(with[i], without[i]) << "result " << i;
+}
+
+// The copy is what the products read: a Var whose copy says zero multiplies as zero.
+TEST(Bf16Copy, ALinearReadsTheCopyNotTheValue) {
+  if (!have_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  ops::PrecisionScope bf16(ops::Precision::bf16);
+  const Var w(testing::random_tensor({8, 16}, 41)), b(testing::random_tensor({8}, 42));
+  Var x(testing::random_tensor({5, 16}, 43));
+  x.attach_bf16_copy(Tensor::zeros({5 * 16 / 2}));
+  const std::vector<float> y = ops::linear(x, w, b).value().to_vector(), bias = b.value().to_vector();
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], bias[i % 8]) << "at " << i;
+  // and a value changed in place drops its copy
+  x.mutable_value();
+  EXPECT_FALSE(x.bf16_copy().defined());
 }
 
 }  // namespace

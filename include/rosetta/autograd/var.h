@@ -69,8 +69,20 @@ class Var {
   bool defined() const { return node_ != nullptr; }
   const Tensor& value() const { return value_; }
   // For optimizers and loaders: change the values in place (every copy of
-  // this Var shares the storage), never assign another tensor.
-  Tensor& mutable_value() { return value_; }
+  // this Var shares the storage), never assign another tensor. Drops the
+  // bf16 copy, which would no longer match.
+  Tensor& mutable_value() {
+    bf16_copy_ = Tensor();
+    return value_;
+  }
+  // The value rounded to bf16 (nearest, ties to even; two to a float, in the
+  // value's row-major order), when the op that made the value wrote it on
+  // the way: the products that read the value in bf16 take it instead of
+  // each rounding the value again (a layer norm's output feeds three
+  // projections). Undefined when no op attached one; only the op that makes
+  // a value attaches it, before anyone else holds the Var.
+  const Tensor& bf16_copy() const { return bf16_copy_; }
+  void attach_bf16_copy(Tensor copy);
   const Shape& shape() const { return value_.shape(); }
   const Tensor& grad() const { return node_->grad; }  // undefined until a backward reaches it
   bool requires_grad() const { return node_->requires_grad; }
@@ -91,6 +103,7 @@ class Var {
  private:
   std::shared_ptr<detail::Node> node_;
   Tensor value_;
+  Tensor bf16_copy_;
 };
 
 // Called during a backward pass once a leaf's gradient is complete (every op

@@ -35,7 +35,8 @@ void check_vector(const Tensor& t, int64_t width, const char* what) {
 }  // namespace
 
 void residual_layer_norm_forward(const Tensor& x, const Tensor& h, float p, uint64_t key, const Tensor& gain,
-                                 const Tensor& bias, float eps, Tensor& sum, Tensor& y, Tensor& mean, Tensor& rstd) {
+                                 const Tensor& bias, float eps, Tensor& sum, Tensor& y, Tensor& mean, Tensor& rstd,
+                                 Tensor* y_bf16) {
   check(x.ndim() >= 1, "residual layer norm of a scalar");
   const int64_t width = x.dim(-1), rows = width == 0 ? 0 : x.numel() / width;
   for (const Tensor* t : std::initializer_list<const Tensor*>{&x, &h, &sum, &y}) check_rows(*t, rows, width, "a tensor");
@@ -43,6 +44,9 @@ void residual_layer_norm_forward(const Tensor& x, const Tensor& h, float p, uint
   check_vector(bias, width, "bias");
   check_vector(mean, rows, "mean");
   check_vector(rstd, rows, "rstd");
+  check(!y_bf16 || (y_bf16->is_contiguous() && y_bf16->numel() == (rows * width + 1) / 2),
+        "residual layer norm: a bf16 output of ", y_bf16 ? y_bf16->numel() : 0, " floats for ", rows * width, " values");
+  uint16_t* rounded = y_bf16 ? reinterpret_cast<uint16_t*>(y_bf16->data()) : nullptr;
   const dropout_mask::Mask m(p, key);
   const float *xs = x.data(), *hs = h.data(), *g = gain.data(), *b = bias.data();
   float *ss = sum.data(), *ys = y.data(), *means = mean.data(), *rstds = rstd.data();
@@ -68,6 +72,7 @@ void residual_layer_norm_forward(const Tensor& x, const Tensor& h, float p, uint
     float* yr = ys + at;
 #pragma omp simd
     for (int64_t c = 0; c < width; ++c) yr[c] = (s[c] - mu) * inv_std * g[c] + b[c];
+    if (rounded) round_to_bf16_serial(yr, rounded + at, width);  // while the row is in cache
     means[r] = mu;
     rstds[r] = inv_std;
   }
