@@ -208,9 +208,13 @@ void token_log_probabilities(const Tensor& logits, std::span<const int32_t> toke
 CrossEntropySums cross_entropy_loss(const Tensor& logits, std::span<const int32_t> targets, float smoothing,
                                     int32_t ignore_id);
 // The sums, and in place logits become scale * (softmax - smoothed one-hot), zero on ignored rows:
-// the forward and the backward in one sweep over each row.
+// the forward and the backward in one sweep over each row. bf16_gradient,
+// when given, also receives each row of the gradient rounded to bf16 (as
+// round_to_bf16), row r at bf16_gradient + r * bf16_row_stride, written
+// while the row is in cache (for the products that read the gradient).
 CrossEntropySums cross_entropy_gradient(Tensor& logits, std::span<const int32_t> targets, float smoothing,
-                                        int32_t ignore_id, float scale);
+                                        int32_t ignore_id, float scale, uint16_t* bf16_gradient = nullptr,
+                                        int64_t bf16_row_stride = 0);
 // In place: probs becomes dlogits = scale * (softmax - smoothed one-hot), zero on ignored rows.
 void cross_entropy_backward(Tensor& probs, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
                             float scale);

@@ -96,21 +96,18 @@ Var linear_cross_entropy(const Var& hidden, const Var& weight, const Var& bias, 
     const kernels::MatmulOperand xc = detail::rows_operand(hidden, start, n);
     kernels::matmul(xc, wt, logits, {.bias = bias.defined() ? &bias.value() : nullptr});
     const std::span<const int32_t> chunk_targets(targets.data() + start, static_cast<size_t>(n));
-    const auto chunk = want_grad ? kernels::cross_entropy_gradient(logits, chunk_targets, smoothing, ignore_id, inv_count)
-                                 : kernels::cross_entropy_loss(logits, chunk_targets, smoothing, ignore_id);
+    // In bf16 the gradient's rounded rows go straight into the group, each as it is made.
+    Tensor rounded = want_grad && bf16 ? group.narrow(0, in_group * row_floats, n * row_floats) : Tensor();
+    const auto chunk =
+        want_grad ? kernels::cross_entropy_gradient(logits, chunk_targets, smoothing, ignore_id, inv_count,
+                                                    bf16 ? reinterpret_cast<uint16_t*>(rounded.data()) : nullptr,
+                                                    row_stride)
+                  : kernels::cross_entropy_loss(logits, chunk_targets, smoothing, ignore_id);
     sums.loss += chunk.loss;
     sums.nll += chunk.nll;
     if (!want_grad) continue;
-    kernels::MatmulOperand g;  // [n, V]
-    if (!bf16) {
-      g = kernels::MatmulOperand(logits);
-    } else {
-      Tensor storage = group.narrow(0, in_group * row_floats, n * row_floats);
-      auto* out = reinterpret_cast<uint16_t*>(storage.data());
-      for (int64_t r = 0, flat = row_stride == vocab ? n : 1; r < n; r += flat)  // one call when rows are adjacent
-        kernels::round_to_bf16(logits.data() + r * vocab, out + r * row_stride, flat * vocab);
-      g = kernels::MatmulOperand::of_storage(storage, n, vocab, true, row_stride);
-    }
+    const kernels::MatmulOperand g = bf16 ? kernels::MatmulOperand::of_storage(rounded, n, vocab, true, row_stride)
+                                          : kernels::MatmulOperand(logits);  // [n, V]
     Tensor dx_rows = dx.narrow(0, start, n);
     kernels::matmul(g, wt.transposed(), dx_rows);
     if (db.defined()) {

@@ -185,5 +185,24 @@ TEST(Bf16Copy, ALinearReadsTheCopyNotTheValue) {
   EXPECT_FALSE(x.bf16_copy().defined());
 }
 
+// The loss's gradient rounded as it is made: each row what round_to_bf16
+// gives of the fp32 gradient, on rows padded to an even stride (an odd
+// vocabulary), an ignored row all zeros, the padding left alone.
+TEST(Bf16Copy, TheLossWritesItsGradientRoundedRowByRow) {
+  const int64_t rows = 5, vocab = 37, stride = 38;
+  Tensor logits = testing::random_tensor({rows, vocab}, 51, -4.0f, 4.0f);
+  const std::vector<int32_t> targets = {3, 7, -1, 36, 0};
+  std::vector<uint16_t> rounded(rows * stride, 0xabcd);
+  kernels::cross_entropy_gradient(logits, targets, 0.1f, -1, 0.5f, rounded.data(), stride);
+  std::vector<uint16_t> expected(vocab);
+  for (int64_t r = 0; r < rows; ++r) {
+    kernels::round_to_bf16(logits.data() + r * vocab, expected.data(), vocab);
+    for (int64_t v = 0; v < vocab; ++v) ASSERT_EQ(rounded[r * stride + v], expected[v]) << r << "," << v;
+    EXPECT_EQ(rounded[r * stride + vocab], 0xabcd) << "row " << r << "'s padding was written";
+  }
+  for (int64_t v = 0; v < vocab; ++v) ASSERT_EQ(rounded[2 * stride + v], 0) << "the ignored row";
+  EXPECT_NE(rounded[0], 0) << "a real row is not all zeros";
+}
+
 }  // namespace
 }  // namespace rosetta

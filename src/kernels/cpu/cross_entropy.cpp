@@ -80,7 +80,8 @@ RowTerms row_pass(const float* x, int64_t vocab, int32_t target, float smoothing
 // end: the same for any thread count and run (an OpenMP reduction adds in
 // the order threads arrive).
 CrossEntropySums all_rows(const Tensor& logits, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
-                          Output output, float scale, float* out) {
+                          Output output, float scale, float* out, uint16_t* rounded = nullptr,
+                          int64_t rounded_stride = 0) {
   const int64_t rows = logits.dim(0), vocab = logits.dim(1);
   std::vector<RowTerms> terms(rows);
   const float* x = logits.data();
@@ -90,10 +91,12 @@ CrossEntropySums all_rows(const Tensor& logits, std::span<const int32_t> targets
     float* out_row = out ? out + r * vocab : nullptr;
     if (ignored && output == Output::gradient) {
       std::fill_n(out_row, vocab, 0.0f);
+      if (rounded) std::fill_n(rounded + r * rounded_stride, vocab, uint16_t{0});
       continue;
     }
     if (ignored && output == Output::none) continue;
     const RowTerms t = row_pass(x + r * vocab, vocab, ignored ? -1 : targets[r], smoothing, output, scale, out_row);
+    if (rounded) round_to_bf16_serial(out_row, rounded + r * rounded_stride, vocab);
     if (!ignored) terms[r] = t;
   }
   CrossEntropySums sums;
@@ -129,9 +132,13 @@ CrossEntropySums cross_entropy_loss(const Tensor& logits, std::span<const int32_
 }
 
 CrossEntropySums cross_entropy_gradient(Tensor& logits, std::span<const int32_t> targets, float smoothing,
-                                        int32_t ignore_id, float scale) {
+                                        int32_t ignore_id, float scale, uint16_t* bf16_gradient,
+                                        int64_t bf16_row_stride) {
   check_args(logits, targets, smoothing, ignore_id);
-  return all_rows(logits, targets, smoothing, ignore_id, Output::gradient, scale, logits.data());
+  check(!bf16_gradient || bf16_row_stride >= logits.dim(1), "cross_entropy: bf16 rows ", bf16_row_stride,
+        " apart for ", logits.dim(1), " values");
+  return all_rows(logits, targets, smoothing, ignore_id, Output::gradient, scale, logits.data(), bf16_gradient,
+                  bf16_row_stride);
 }
 
 void cross_entropy_backward(Tensor& probs, std::span<const int32_t> targets, float smoothing, int32_t ignore_id,
