@@ -23,17 +23,17 @@ Var residual_layer_norm(const Var& x, const Var& h, float p, Rng* dropout_rng, c
   kernels::residual_layer_norm_forward(input, output, drop, key, gain.value(), bias.value(), eps, sum, y, mean, rstd,
                                        rounded.defined() ? &rounded : nullptr);
   Var out = Var::from_op(y, {x, h, gain, bias},
-                      [x = x.sink(), h = h.sink(), gain_value = gain.value(), gain = gain.sink(), bias = bias.sink(),
-                       sum, mean, rstd, drop, key](const Tensor& g) {
-                        Tensor dsum = Tensor::empty(sum.shape()), dh = Tensor::empty(sum.shape());
-                        Tensor dgain = Tensor::empty(gain.shape()), dbias = Tensor::empty(bias.shape());
-                        kernels::residual_layer_norm_backward(kernels::contiguous(g), sum, mean, rstd, gain_value,
-                                                              drop, key, dsum, dh, dgain, dbias);
-                        if (x.requires_grad()) x.accumulate_grad(dsum);
-                        if (h.requires_grad()) h.accumulate_grad(dh);
-                        if (gain.requires_grad()) gain.accumulate_grad(dgain);
-                        if (bias.requires_grad()) bias.accumulate_grad(dbias);
-                      });
+                         [x = x.sink(), h = h.sink(), gain_value = gain.value(), gain = gain.sink(), bias = bias.sink(),
+                          sum, mean, rstd, drop, key](const Tensor& g) {
+                           Tensor dsum = Tensor::empty(sum.shape()), dh = Tensor::empty(sum.shape());
+                           Tensor dgain = Tensor::empty(gain.shape()), dbias = Tensor::empty(bias.shape());
+                           kernels::residual_layer_norm_backward(kernels::contiguous(g), sum, mean, rstd, gain_value,
+                                                                 drop, key, dsum, dh, dgain, dbias);
+                           if (x.requires_grad()) x.accumulate_grad(dsum);
+                           if (h.requires_grad()) h.accumulate_grad(dh);
+                           if (gain.requires_grad()) gain.accumulate_grad(dgain);
+                           if (bias.requires_grad()) bias.accumulate_grad(dbias);
+                         });
   if (rounded.defined()) out.attach_bf16_copy(std::move(rounded));
   return out;
 }
