@@ -155,7 +155,7 @@ TEST(Bf16Copy, ProductsReadingTheCopyGiveWhatRoundingGives) {
     std::vector<Var> weights = {w, b, w1, b1, w2, out};  // copies share their gradients
     for (Var& p : weights) p.zero_grad();
     Var y = ops::residual_layer_norm(x, h, 0.0f, nullptr, gain, bias);
-    EXPECT_EQ(y.bf16_copy().defined(), true);
+    EXPECT_TRUE(y.bf16_copy().defined());
     if (!with_copy) y = Var(Tensor::from_vector(y.shape(), y.value().to_vector()), true);
     Var proj = ops::linear(y, w, b), ffn = ops::feed_forward_relu(y, w1, b1, w2, Var(), 0.0f, nullptr);
     Var loss = ops::linear_cross_entropy(y, out, Var(), targets, 0.1f, -1, nullptr);
