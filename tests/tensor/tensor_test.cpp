@@ -132,6 +132,20 @@ TEST(Allocator, ReusesFreedBlocksInsteadOfAskingTheSystem) {
   EXPECT_GE(reused.peak_live_bytes, reused.live_bytes);
 }
 
+// Batch shapes drift between steps: a block freed by one step must serve the
+// next step's request a few rows larger (requests round up to size classes,
+// eight per power of two), not send it to the system for fresh pages.
+TEST(Allocator, AFreedBlockServesASlightlyLargerRequest) {
+  release_cached_memory();
+  { Tensor t = Tensor::empty({250000}); }  // 1,000,000 bytes: class 1,048,576
+  const AllocatorStats freed = allocator_stats();
+  ASSERT_GE(freed.cached_bytes, 1000000);
+  Tensor larger = Tensor::empty({256000});  // 1,024,000 bytes: the same class
+  EXPECT_EQ(allocator_stats().cached_bytes, freed.cached_bytes - 1048576);
+  Tensor much_larger = Tensor::empty({300000});  // the next class up: a new block
+  EXPECT_EQ(allocator_stats().cached_bytes, freed.cached_bytes - 1048576);
+}
+
 // An exception inside the parallel loop reaches the caller (the first by
 // index), instead of terminating the process.
 TEST(ParallelFor, RethrowsTheFirstFailureByIndex) {

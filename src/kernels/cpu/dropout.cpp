@@ -97,7 +97,7 @@ MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const MatmulOperan
   constexpr int64_t kGroupRows = 16;
   constexpr int64_t kChunk = 1024;
   const int64_t groups = (rows + kGroupRows - 1) / kGroupRows;
-  std::vector<float> partial(static_cast<size_t>(std::max<int64_t>(groups, 1) * cols), 0.0f);
+  Tensor partial = Tensor::zeros({std::max<int64_t>(groups, 1) * cols});  // cached: no fresh pages each call
   const float* g = dz.data();
   const auto* z_f32 = static_cast<const float*>(z.data());
   const auto* z_bf16 = static_cast<const uint16_t*>(z.data());

@@ -90,7 +90,7 @@ void residual_layer_norm_backward(const Tensor& dy, const Tensor& sum, const Ten
   const dropout_mask::Mask m(p, key);
   const int64_t groups = (rows + kGroupRows - 1) / kGroupRows;
   // Per group: the gain's gradient terms, then the bias's.
-  std::vector<float> partial(static_cast<size_t>(groups * 2 * width), 0.0f);
+  Tensor partial = Tensor::zeros({std::max<int64_t>(groups, 1) * 2 * width});  // cached: no fresh pages each call
   const float *gs = dy.data(), *ss = sum.data(), *means = mean.data(), *rstds = rstd.data(), *g = gain.data();
   float *dss = dsum.data(), *dhs = dh.data();
   const float inv_width = 1.0f / static_cast<float>(width);
