@@ -174,6 +174,10 @@ void dropout_backward(const Tensor& dy, float p, uint64_t key, Tensor& dx);
 // added in a fixed order) written on the way. p == 0 is no dropout.
 void dropout_operand(MatmulOperand& z, float p, uint64_t key);
 MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const MatmulOperand& z, float p, Tensor& bias_grad);
+// A gradient g [R, C] (contiguous) as a product operand, in the products'
+// precision (bf16: rounded as round_to_bf16 does), with its column sums [C]
+// (a bias's gradient, added in a fixed order) written in the same pass.
+MatmulOperand gradient_operand(const Tensor& g, Tensor& column_sums);
 
 // A post-norm block's end in one pass a row: sum = x + dropout(h) (the mask
 // of dropout_forward with the same key), y = layer norm of sum over the last

@@ -47,13 +47,12 @@ Var feed_forward_relu(const Var& x, const Var& w1, const Var& b1, const Var& w2,
       [x = x.sink(), w1 = w1.sink(), b1 = b1.sink(), w2 = w2.sink(), b2 = b2.sink(), x2, w1_op = w1t.transposed(),
        w2_op = w2t.transposed(), z, p](const Tensor& g) {
         const Tensor g2 = g.view({-1, g.dim(-1)});  // [R, Out]
-        const MatmulOperand pg(g2);
+        // b2's gradient is summed in the pass that prepares the operand.
+        Tensor db2 = b2.requires_grad() ? Tensor::empty({g2.dim(1)}) : Tensor();
+        const MatmulOperand pg =
+            db2.defined() ? kernels::gradient_operand(kernels::contiguous(g2), db2) : MatmulOperand(g2);
         if (w2.requires_grad()) detail::product_into_grad(pg.transposed(), z, w2);
-        if (b2.requires_grad()) {
-          Tensor db = Tensor::empty({1, g2.dim(1)});
-          kernels::reduce_sum(g2, db);
-          b2.accumulate_grad(db.view({g2.dim(1)}));
-        }
+        if (db2.defined()) b2.accumulate_grad(db2);
         if (!x.requires_grad() && !w1.requires_grad() && !b1.requires_grad()) return;
         const Tensor dz = product(pg, w2_op);  // [R, Hidden]
         Tensor db1 = Tensor::empty({dz.dim(1)});

@@ -162,14 +162,12 @@ Var linear_impl(const Var& x, const Var& weight, const Var& bias, bool relu) {
       kernels::activation_backward(kernels::Activation::relu, y, kernels::contiguous(g2), masked);
       g2 = masked;
     }
-    const MatmulOperand pg(g2);
+    // The bias gradient is summed in the pass that prepares the operand.
+    Tensor db = bias.requires_grad() ? Tensor::empty({g2.dim(1)}) : Tensor();
+    const MatmulOperand pg = db.defined() ? kernels::gradient_operand(kernels::contiguous(g2), db) : MatmulOperand(g2);
     if (x.requires_grad()) product_into_grad(pg, w, x);
     if (weight.requires_grad()) product_into_grad(pg.transposed(), x2, weight);
-    if (bias.requires_grad()) {
-      Tensor db = Tensor::empty({1, g2.dim(1)});
-      kernels::reduce_sum(g2, db);
-      bias.accumulate_grad(db.view({g2.dim(1)}));
-    }
+    if (db.defined()) bias.accumulate_grad(db);
   });
 }
 

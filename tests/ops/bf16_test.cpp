@@ -18,6 +18,7 @@
 #include "rosetta/ops/ops.h"
 #include "rosetta/ops/precision.h"
 #include "rosetta/tensor/random.h"
+#include "rosetta/tensor/threads.h"
 #include "testing/gradcheck.h"
 
 namespace rosetta {
@@ -202,6 +203,43 @@ TEST(Bf16Copy, TheLossWritesItsGradientRoundedRowByRow) {
   }
   for (int64_t v = 0; v < vocab; ++v) ASSERT_EQ(rounded[2 * stride + v], 0) << "the ignored row";
   EXPECT_NE(rounded[0], 0) << "a real row is not all zeros";
+}
+
+// A linear layer's backward reads its output gradient once: rounded into the
+// products' operand and summed by column (the bias gradient) in one pass.
+// The sums against double-precision sums, the same bits at 1 and 2 threads;
+// the operand as round_to_bf16 makes it; in fp32 the gradient itself.
+TEST(Bf16Copy, AGradientOperandCarriesItsColumnSums) {
+  const int64_t rows = 300, cols = 37;  // rows span several groups, columns no multiple of 16
+  const Tensor g = testing::random_tensor({rows, cols}, 52, -1.0f, 1.0f);
+  std::vector<double> exact(cols, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) exact[c] += g.data()[r * cols + c];
+  for (const auto precision : {ops::Precision::fp32, ops::Precision::bf16}) {
+    if (precision == ops::Precision::bf16 && !have_bf16()) continue;
+    const ops::PrecisionScope scope(precision);
+    const int before = num_threads();
+    Tensor sums1 = Tensor::empty({cols}), sums2 = Tensor::empty({cols});
+    set_num_threads(1);
+    const kernels::MatmulOperand op = kernels::gradient_operand(g, sums1);
+    set_num_threads(2);
+    kernels::gradient_operand(g, sums2);
+    set_num_threads(before);
+    for (int64_t c = 0; c < cols; ++c) {
+      EXPECT_NEAR(sums1.data()[c], exact[c], 1e-4) << "column " << c;
+      EXPECT_EQ(sums1.data()[c], sums2.data()[c]) << "column " << c << " differs between thread counts";
+    }
+    ASSERT_EQ(op.shape(), Shape({rows, cols}));
+    ASSERT_EQ(op.is_bf16(), precision == ops::Precision::bf16);
+    if (!op.is_bf16()) {
+      EXPECT_EQ(op.data(), static_cast<const void*>(g.data())) << "fp32 reads the gradient itself";
+      continue;
+    }
+    std::vector<uint16_t> expected(rows * cols);
+    kernels::round_to_bf16(g.data(), expected.data(), rows * cols);
+    const auto* got = static_cast<const uint16_t*>(op.data());
+    for (int64_t i = 0; i < rows * cols; ++i) ASSERT_EQ(got[i], expected[i]) << "value " << i;
+  }
 }
 
 }  // namespace
