@@ -127,6 +127,7 @@ std::vector<Field> fields(Config& c) {
       text("train.run_dir", t.run_dir, "run folder: checkpoints, metrics.jsonl, logs; a run resumes from it"),
       number("train.seed", t.seed, "seed of initialisation, dropout and shuffling"),
       number("train.threads", t.threads, "CPU threads"),
+      number("train.replicas", t.replicas, "copies of the model that train side by side in this process, each on threads / replicas threads with its share of every batch (its sentences split between them, gradients summed in a fixed order): one thread each keeps both cores busier than one copy on two"),
       choice("train.precision", t.precision, {{"fp32", PrecisionChoice::fp32}, {"bf16", PrecisionChoice::bf16}, {"auto", PrecisionChoice::automatic}},
              "matmul precision: fp32, bf16 (fp32 accumulation; weights, optimizer, loss and statistics stay fp32), or auto (bf16 where the CPU has native bf16 dot products)"),
       number("train.batch_tokens", t.batch_tokens, "padded target tokens a batch"),
@@ -234,6 +235,8 @@ void validate(const Config& c, const std::string& origin) {
   const auto& t = c.train;
   require(!t.run_dir.empty(), "train.run_dir", "must not be empty");
   require(t.threads >= 1, "train.threads", "must be at least 1, got ", t.threads);
+  require(t.replicas >= 1 && t.replicas <= t.threads, "train.replicas", "must be between 1 and train.threads (",
+          t.threads, "), got ", t.replicas);
   require(t.batch_tokens >= c.data.max_len, "train.batch_tokens", "must hold one sentence of data.max_len (",
           c.data.max_len, "), got ", t.batch_tokens);
   require(t.update_freq >= 1, "train.update_freq", "must be at least 1, got ", t.update_freq);

@@ -138,6 +138,50 @@ Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices
   return batch;
 }
 
+namespace {
+
+int64_t tokens_in_row(const TokenMatrix& m, int64_t r) {
+  int64_t n = 0;
+  for (int64_t c = 0; c < m.cols; ++c) n += m.at(r, c) != kPadId;
+  return n;
+}
+
+// The rows of m listed, cut to the longest of them (a matrix without
+// columns, such as a masked model's unused tgt_in, keeps none).
+TokenMatrix rows_of(const TokenMatrix& m, const std::vector<int64_t>& rows) {
+  TokenMatrix out;
+  if (m.rows == 0) return out;
+  out.rows = static_cast<int64_t>(rows.size());
+  for (const int64_t r : rows)
+    for (int64_t c = m.cols; c > out.cols; --c)
+      if (m.at(r, c - 1) != kPadId) {
+        out.cols = c;
+        break;
+      }
+  out.ids.resize(static_cast<size_t>(out.rows * out.cols));
+  for (size_t k = 0; k < rows.size(); ++k)
+    std::copy_n(m.ids.begin() + rows[k] * m.cols, out.cols, out.ids.begin() + static_cast<int64_t>(k) * out.cols);
+  return out;
+}
+
+}  // namespace
+
+std::vector<Batch> split_batch(const Batch& batch, int64_t parts) {
+  check(parts >= 1, "split_batch: ", parts, " parts");
+  std::vector<Batch> pieces(static_cast<size_t>(parts));
+  for (int64_t p = 0; p < parts; ++p) {
+    std::vector<int64_t> rows;
+    for (int64_t r = p; r < batch.tgt_out.rows; r += parts) rows.push_back(r);
+    Batch& piece = pieces[p];
+    piece.src = rows_of(batch.src, rows);
+    piece.tgt_in = rows_of(batch.tgt_in, rows);
+    piece.tgt_out = rows_of(batch.tgt_out, rows);
+    for (const int64_t r : rows) piece.target_tokens += tokens_in_row(batch.tgt_out, r);
+    for (int64_t r = 0; r < piece.src.rows; ++r) piece.source_tokens += tokens_in_row(piece.src, r);
+  }
+  return pieces;
+}
+
 BatchStream::BatchStream(const ParallelCorpus& corpus, BatchPlan plan, uint64_t seed, DataPosition start,
                          SubwordSampling sampling, size_t prefetch, StreamShard shard, TokenMasking masking)
     : corpus_(corpus),

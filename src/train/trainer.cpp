@@ -24,6 +24,7 @@
 #include "rosetta/tensor/threads.h"
 #include "rosetta/train/checkpoint_average.h"
 #include "rosetta/train/gradient_sum.h"
+#include "rosetta/train/model_replicas.h"
 #include "rosetta/train/optimizer.h"
 #include "rosetta/train/progress_history.h"
 #include "rosetta/train/progress_plot.h"
@@ -145,6 +146,7 @@ class Trainer {
   const bool masked_ = config_.model.type == ModelType::encoder_only;
   std::unique_ptr<BatchStream> stream_;
   std::unique_ptr<GradientSum> gradients_;
+  std::unique_ptr<ModelReplicas> replicas_;  // train.replicas > 1
   dist::ProcessGroup& group_ = dist::world();
 
   // Training state (saved in checkpoints).
@@ -394,8 +396,17 @@ bool Trainer::train_update() {
     for (size_t k = 0; k < mine.size(); ++k) {
       const Batch& batch = mine[k];
       const DataPosition& at = mine_from[k];
-      Rng dropout(mix64(mix64(mix64(t.seed * 7919 + 17) + static_cast<uint64_t>(at.epoch)) +
-                        static_cast<uint64_t>(at.batch)));
+      const uint64_t dropout_seed = mix64(mix64(mix64(t.seed * 7919 + 17) + static_cast<uint64_t>(at.epoch)) +
+                                          static_cast<uint64_t>(at.batch));
+      if (replicas_) {  // the batch's pieces side by side; their gradients end in the model's
+        if (k == 0) replicas_->copy_values();
+        const ModelReplicas::Sums sums = replicas_->forward_backward(batch, target_tokens, t.label_smoothing, dropout_seed);
+        my_sums[2 * k] = sums.loss;
+        my_sums[2 * k + 1] = sums.nll;
+        if (k + 1 < mine.size()) gradients_->add_backward();
+        continue;
+      }
+      Rng dropout(dropout_seed);
       const float share = static_cast<float>(batch.target_tokens) / static_cast<float>(target_tokens);
       double nll = 0;
       Var loss = model_->loss(batch.src, batch.tgt_in, batch.tgt_out, t.label_smoothing, &dropout, &nll);
@@ -665,6 +676,11 @@ TrainResult Trainer::run() {
   if (resume) restore(*resume);
   resume.reset();
   broadcast_parameters();  // one model, whatever each process initialised
+  if (t.replicas > 1) {
+    replicas_ = std::make_unique<ModelReplicas>(*model_, t.replicas, t.threads);
+    spdlog::info("{} copies of the model train side by side, {} thread{} each; a batch is split between them",
+                 t.replicas, std::max<int64_t>(1, t.threads / t.replicas), t.threads / t.replicas == 1 ? "" : "s");
+  }
   gradients_ = std::make_unique<GradientSum>(model_->named_parameters(), group_,
                                              std::max<int64_t>(1, static_cast<int64_t>(t.bucket_mb * (1 << 20) / 4)));
   if (group_.distributed()) {

@@ -50,6 +50,7 @@ struct TrainConfig {
   std::string run_dir = "runs/default";
   uint64_t seed = 1;
   int64_t threads = 2;
+  int64_t replicas = 1;             // copies of the model training side by side, threads / replicas each
   PrecisionChoice precision = PrecisionChoice::fp32;
   int64_t batch_tokens = 4096;     // padded target tokens a batch
   int64_t update_freq = 1;         // batches a parameter update (gradient accumulation)

@@ -65,6 +65,14 @@ struct TokenMasking {
 Batch collate(const ParallelCorpus& corpus, const std::vector<uint32_t>& indices,
               const SubwordSampling& sampling = {}, uint64_t sampling_seed = 0, const TokenMasking& masking = {});
 
+// A batch cut into `parts` pieces, piece p taking sentences p, p + parts,
+// p + 2 parts, ...: a batch's sentences come in order of length, so the
+// pieces get alike lengths on both sides (consecutive halves could differ
+// twofold in source length). Each matrix is trimmed to its piece's longest
+// row. A piece has no rows when the batch has fewer sentences than parts.
+// The pieces' tokens add up to the batch's.
+std::vector<Batch> split_batch(const Batch& batch, int64_t parts);
+
 struct DataPosition {
   int64_t epoch = 1;  // from 1
   int64_t batch = 0;  // index into the epoch's order of the next batch
