@@ -8,6 +8,7 @@
 #
 #   tools/bench_train.sh [THREADS]          default 2
 #   PRECISIONS="fp32 bf16"                  our precisions (train.precision), each timed in the same run
+#   REPLICAS=N                              train.replicas (default: THREADS, one thread a copy)
 #   PAIRS=3                                 turns of ours (bf16) and the reference's bf16 (0: none)
 #   REF_MODES="bf16 fp32_skylakex"          reference modes to run (default: bf16 fp32 fp32_skylakex;
 #                                           plain fp32 takes ~10 minutes at 2 threads)
@@ -16,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"
+replicas="${REPLICAS:-$threads}"  # copies of the model side by side (train.replicas), one thread each by default
 source tools/bench_common.sh
 
 # Ours: the log line every 10 steps carries the window's target tokens/s.
@@ -24,13 +26,14 @@ ours() {  # $1: precision
   rm -rf "$work/run/checkpoints"
   /usr/bin/time -f "peak_rss_kb %M" build/rosetta train -c configs/multi30k-small.yaml --data-root data \
     --set train.run_dir="$work/run" --set train.max_steps=50 --set train.log_every=10 --set train.precision="$1" \
-    --set train.valid_every=0 --set train.save_every=1000000 --set train.threads="$threads" > /dev/null 2> "$log"
+    --set train.valid_every=0 --set train.save_every=1000000 --set train.threads="$threads" \
+    --set train.replicas="$replicas" > /dev/null 2> "$log"
   # Windows 2-5 are steps 11-50.
   local tps gflops rss
   tps=$(grep -o 'tgt_tok/s [0-9.]*' "$log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')
   gflops=$(grep -o 'GFLOP/s [0-9.]*' "$log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')
   rss=$(awk '/peak_rss_kb/ {printf "%.0f", $2/1024}' "$log")
-  echo "{\"system\":\"rosetta_$1\",\"threads\":$threads,\"tgt_tok_per_sec\":$tps,\"product_gflops_per_sec\":$gflops,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
+  echo "{\"system\":\"rosetta_$1\",\"threads\":$threads,\"replicas\":$replicas,\"tgt_tok_per_sec\":$tps,\"product_gflops_per_sec\":$gflops,\"peak_rss_mb\":$rss,\"loadavg_1m\":$(load)}"
 }
 
 reference_run() {  # $1: label, rest: extra flags/env

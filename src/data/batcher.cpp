@@ -146,18 +146,25 @@ int64_t tokens_in_row(const TokenMatrix& m, int64_t r) {
   return n;
 }
 
-// The rows of m listed, cut to the longest of them (a matrix without
-// columns, such as a masked model's unused tgt_in, keeps none).
-TokenMatrix rows_of(const TokenMatrix& m, const std::vector<int64_t>& rows) {
+// Columns up to the last that is not padding in any of the rows listed.
+int64_t width_of(const TokenMatrix& m, const std::vector<int64_t>& rows) {
+  int64_t width = 0;
+  if (m.rows == 0) return 0;
+  for (const int64_t r : rows)
+    for (int64_t c = m.cols; c > width; --c)
+      if (m.at(r, c - 1) != kPadId) {
+        width = c;
+        break;
+      }
+  return width;
+}
+
+// The rows of m listed, their first `width` columns.
+TokenMatrix rows_of(const TokenMatrix& m, const std::vector<int64_t>& rows, int64_t width) {
   TokenMatrix out;
   if (m.rows == 0) return out;
   out.rows = static_cast<int64_t>(rows.size());
-  for (const int64_t r : rows)
-    for (int64_t c = m.cols; c > out.cols; --c)
-      if (m.at(r, c - 1) != kPadId) {
-        out.cols = c;
-        break;
-      }
+  out.cols = width;
   out.ids.resize(static_cast<size_t>(out.rows * out.cols));
   for (size_t k = 0; k < rows.size(); ++k)
     std::copy_n(m.ids.begin() + rows[k] * m.cols, out.cols, out.ids.begin() + static_cast<int64_t>(k) * out.cols);
@@ -172,10 +179,18 @@ std::vector<Batch> split_batch(const Batch& batch, int64_t parts) {
   for (int64_t p = 0; p < parts; ++p) {
     std::vector<int64_t> rows;
     for (int64_t r = p; r < batch.tgt_out.rows; r += parts) rows.push_back(r);
+    // Matrices of one width keep one width (a language model reads src and
+    // tgt_out position by position).
+    const std::vector<const TokenMatrix*> matrices = {&batch.src, &batch.tgt_in, &batch.tgt_out};
+    std::vector<int64_t> widths;
+    for (const TokenMatrix* m : matrices) widths.push_back(width_of(*m, rows));
+    for (size_t i = 0; i < matrices.size(); ++i)
+      for (size_t j = 0; j < matrices.size(); ++j)
+        if (matrices[i]->cols == matrices[j]->cols) widths[i] = std::max(widths[i], widths[j]);
     Batch& piece = pieces[p];
-    piece.src = rows_of(batch.src, rows);
-    piece.tgt_in = rows_of(batch.tgt_in, rows);
-    piece.tgt_out = rows_of(batch.tgt_out, rows);
+    piece.src = rows_of(batch.src, rows, widths[0]);
+    piece.tgt_in = rows_of(batch.tgt_in, rows, widths[1]);
+    piece.tgt_out = rows_of(batch.tgt_out, rows, widths[2]);
     for (const int64_t r : rows) piece.target_tokens += tokens_in_row(batch.tgt_out, r);
     for (int64_t r = 0; r < piece.src.rows; ++r) piece.source_tokens += tokens_in_row(piece.src, r);
   }

@@ -162,6 +162,21 @@ TEST(ModelReplicas, TrainingWithTwoRepeatsAndResumesBitForBit) {
   EXPECT_NEAR(a.back(), c.back(), 0.25 * c.back());
 }
 
+// Language models split their batches too: a decoder-only model's batch
+// has no source, a masked model's no decoder input.
+TEST(ModelReplicas, LanguageModelsTrainWithTwo) {
+  for (const bool masked : {false, true}) {
+    testing::TempDir dir;
+    const std::vector<std::string> overrides = {"train.log_every=1", "train.valid_every=0", "train.max_steps=12",
+                                                "train.threads=2", "train.replicas=2"};
+    train(masked ? testing::tiny_mlm_config(dir, overrides) : testing::tiny_lm_config(dir, overrides));
+    const auto losses = logged_losses(dir.path("run/metrics.jsonl"));
+    ASSERT_EQ(losses.size(), 12u) << (masked ? "masked" : "decoder-only");
+    for (const double loss : losses) EXPECT_TRUE(std::isfinite(loss));
+    EXPECT_LT(losses.back(), losses.front()) << (masked ? "masked" : "decoder-only");
+  }
+}
+
 TEST(ModelReplicas, MoreReplicasThanThreadsIsAConfigError) {
   testing::TempDir dir;
   try {
