@@ -45,7 +45,7 @@ run() {
   $launcher /usr/bin/time -f "peak_rss_kb %M" build/rosetta train -c configs/multi30k-small.yaml --data-root data \
     --set data.train.src="$work/big.en" --set data.train.tgt="$work/big.de" --set train.run_dir="$work/run" \
     --set train.max_steps=30 --set train.log_every=10 --set train.valid_every=0 --set train.save_every=1000000 \
-    --set train.threads="$threads" > /dev/null 2> "$log"
+    --set train.threads="$threads" --set train.replicas="$threads" > /dev/null 2> "$log"
   rm -rf "$work/run/checkpoints" "$work/run/metrics.jsonl"
   local ready tps rss
   ready=$(grep -m1 'model: ' "$log" | sed 's/^\[\([^]]*\)\].*/\1/')

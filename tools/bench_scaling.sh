@@ -31,7 +31,7 @@ run() {
   $launcher /usr/bin/time -f "peak_rss_kb %M" build/rosetta train -c configs/multi30k-small.yaml --data-root data \
     --set train.run_dir="$dir" --set train.max_steps=50 --set train.log_every=10 --set train.precision="$precision" \
     --set train.valid_every=0 --set train.save_every=1000000 --set train.threads="$threads" \
-    --set train.update_freq="$update_freq" --set train.bucket_mb="$bucket_mb" > /dev/null 2> "$dir.log"
+    --set train.replicas="$threads" --set train.update_freq="$update_freq" --set train.bucket_mb="$bucket_mb" > /dev/null 2> "$dir.log"
   [ -d "$work/first" ] || { mkdir -p "$work/first"; cp -r "$dir/spm8k.model" "$dir/cache" "$work/first/"; }
   local tps rss sec
   tps=$(grep -o 'tgt_tok/s [0-9.]*' "$dir.log" | awk 'NR>1 {s+=$2; n++} END {printf "%.1f", s/n}')

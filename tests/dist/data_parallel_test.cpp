@@ -81,6 +81,17 @@ TEST_F(DataParallel, TwoProcessesEqualOneWithUpdateFreqTwo) {
   EXPECT_EQ(log.find("[info] [rank 1/2]"), std::string::npos) << log;
 }
 
+// Copies of the model inside each process (train.replicas) under processes:
+// each process's copies add their gradients before the processes sum theirs,
+// in the order one process with update_freq 2 adds its batches' sums.
+TEST_F(DataParallel, TwoProcessesOfTwoReplicasEqualOneWithUpdateFreqTwo) {
+  const std::string replicas = " --set train.threads=2 --set train.replicas=2";
+  train("", "one", "--set train.update_freq=2" + replicas);
+  const std::string log = train(mpirun(2), "two", replicas);
+  EXPECT_NE(log.find("2 copies of the model train side by side"), std::string::npos) << log;
+  expect_identical(step("one", 20), step("two", 20));
+}
+
 TEST_F(DataParallel, ThreeProcessesEqualOneWithUpdateFreqThree) {
   train("", "one", "--set train.update_freq=3");
   train(mpirun(3), "three", "");
