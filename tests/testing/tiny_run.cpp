@@ -1,5 +1,7 @@
 #include "testing/tiny_run.h"
 
+#include <fstream>
+
 #include "rosetta/tensor/random.h"
 
 namespace rosetta::testing {
@@ -51,5 +53,17 @@ Config tiny_lm_config(const TempDir& dir, const std::vector<std::string>& overri
   return monolingual_config(dir, "tiny-lm.yaml", overrides);
 }
 
+
+std::vector<double> logged_losses(const std::string& metrics_file) {
+  std::ifstream in(metrics_file);
+  std::vector<double> losses;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto at = line.find("\"loss\":");
+    if (line.find("\"type\":\"train\"") != std::string::npos && at != std::string::npos)
+      losses.push_back(std::stod(line.substr(at + 7)));
+  }
+  return losses;
+}
 
 }  // namespace rosetta::testing

@@ -18,6 +18,9 @@ std::vector<std::string> copy_lines(size_t n, uint64_t seed);
 // then the overrides.
 Config tiny_config(const TempDir& dir, const std::vector<std::string>& overrides = {});
 
+// The loss of each "train" line of a run's metrics.jsonl, in order.
+std::vector<double> logged_losses(const std::string& metrics_file);
+
 // configs/tiny-lm.yaml (a decoder-only model) with the copy task's lines as
 // its training (600) and validation (40) text, the run folder dir/run.
 Config tiny_lm_config(const TempDir& dir, const std::vector<std::string>& overrides = {});

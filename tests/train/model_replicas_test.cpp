@@ -22,6 +22,8 @@
 namespace rosetta {
 namespace {
 
+using testing::logged_losses;
+
 Batch batch_of(const std::vector<std::vector<int32_t>>& sources, const std::vector<std::vector<int32_t>>& targets) {
   Batch batch;
   std::vector<std::vector<int32_t>> src = sources, tgt_in, tgt_out;
@@ -123,18 +125,6 @@ TEST(ModelReplicas, TakeTheModelsValuesAfterAnUpdate) {
   for (auto& [name, p] : model.named_parameters()) p.zero_grad();
   Var loss = model.loss(batch.src, batch.tgt_in, batch.tgt_out, 0.0f, nullptr);
   EXPECT_NEAR(sums.loss / static_cast<double>(batch.target_tokens), loss.value().item(), 1e-5);
-}
-
-std::vector<double> logged_losses(const std::string& metrics) {
-  std::ifstream in(metrics);
-  std::vector<double> losses;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto at = line.find("\"loss\":");
-    if (line.find("\"type\":\"train\"") != std::string::npos && at != std::string::npos)
-      losses.push_back(std::stod(line.substr(at + 7)));
-  }
-  return losses;
 }
 
 // With dropout: a run with two replicas repeats itself, resumes bit for bit,

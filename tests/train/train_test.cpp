@@ -31,19 +31,8 @@ namespace {
 using testing::TempDir;
 
 using testing::copy_lines;  // copy task: the target is the source
+using testing::logged_losses;
 using testing::tiny_config;
-
-std::vector<double> logged_losses(const std::string& metrics) {
-  std::ifstream in(metrics);
-  std::vector<double> losses;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto at = line.find("\"loss\":");
-    if (line.find("\"type\":\"train\"") != std::string::npos && at != std::string::npos)
-      losses.push_back(std::stod(line.substr(at + 7)));
-  }
-  return losses;
-}
 
 TEST(Training, LearnsTheCopyTaskToNearPerfectBleu) {
   TempDir dir;

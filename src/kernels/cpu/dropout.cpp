@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/dropout_mask.h"
+#include "kernels/cpu/group_sums.h"
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 #include "rosetta/tensor/random.h"
@@ -121,13 +122,7 @@ MatmulOperand relu_dropout_backward_operand(const Tensor& dz, const MatmulOperan
       }
     }
   }
-  float* db = bias_grad.data();
-  std::fill_n(db, cols, 0.0f);
-  for (int64_t grp = 0; grp < groups; ++grp) {
-    const float* sums = partial.data() + grp * cols;
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) db[c] += sums[c];
-  }
+  add_group_sums(partial.data(), groups, cols, bias_grad.data());
   return MatmulOperand::of_storage(std::move(storage), rows, cols, bf16);
 }
 

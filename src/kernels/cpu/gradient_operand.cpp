@@ -5,6 +5,7 @@
 // ~20 GFLOP/s, a second read of the gradient).
 #include <algorithm>
 
+#include "kernels/cpu/group_sums.h"
 #include "kernels/kernels.h"
 #include "rosetta/error.h"
 
@@ -19,8 +20,6 @@ MatmulOperand gradient_operand(const Tensor& g, Tensor& column_sums) {
   const bool bf16 = matmul_precision() == Precision::bf16;
   Tensor storage = bf16 ? Tensor::empty({(rows * cols + 1) / 2}) : Tensor();
   auto* out = bf16 ? reinterpret_cast<uint16_t*>(storage.data()) : nullptr;
-  // Column sums per group of rows, added group by group afterwards: the same
-  // for any thread count.
   constexpr int64_t kGroupRows = 16;
   const int64_t groups = (rows + kGroupRows - 1) / kGroupRows;
   Tensor partial = Tensor::zeros({std::max<int64_t>(groups, 1) * cols});
@@ -35,13 +34,7 @@ MatmulOperand gradient_operand(const Tensor& g, Tensor& column_sums) {
       if (bf16) round_to_bf16_serial(gr, out + r * cols, cols);
     }
   }
-  float* total = column_sums.data();
-  std::fill_n(total, cols, 0.0f);
-  for (int64_t grp = 0; grp < groups; ++grp) {
-    const float* sums = partial.data() + grp * cols;
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) total[c] += sums[c];
-  }
+  add_group_sums(partial.data(), groups, cols, column_sums.data());
   if (!bf16) return MatmulOperand(g);
   return MatmulOperand::of_storage(std::move(storage), rows, cols, true);
 }
