@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "rosetta/error.h"
+#include "rosetta/ops/tensor_ops.h"
 #include "rosetta/tensor/random.h"
 #include "rosetta/tensor/threads.h"
 
@@ -35,11 +36,7 @@ void ModelReplicas::copy_values() {
       const Tensor& from = source[i].second.value();
       Tensor& to = target[i].second.mutable_value();
       check(to.shape() == from.shape(), "replica parameter ", target[i].first, " has another shape");
-      const float* a = from.data();
-      float* b = to.data();
-      const int64_t n = from.numel();
-#pragma omp parallel for simd schedule(static)
-      for (int64_t k = 0; k < n; ++k) b[k] = a[k];
+      ops::copy_into(from, to);
     }
   }
 }
@@ -81,21 +78,9 @@ ModelReplicas::Sums ModelReplicas::forward_backward(const Batch& batch, int64_t 
     for (size_t i = 0; i < into.size(); ++i) {
       Var& theirs = from[i].second;
       if (!theirs.grad().defined()) continue;
-      Var& ours = into[i].second;
-      check(theirs.grad().is_contiguous() && (!ours.grad().defined() || ours.grad().is_contiguous()),
-            "replica gradient of ", into[i].first, " is not contiguous");
-      if (!ours.grad().defined()) {
-        ours.set_grad(theirs.grad());
-      } else {
-        Tensor sum = Tensor::empty(ours.grad().shape());
-        const float *a = ours.grad().data(), *b = theirs.grad().data();
-        float* out = sum.data();
-        const int64_t n = sum.numel();
-#pragma omp parallel for simd schedule(static)
-        for (int64_t k = 0; k < n; ++k) out[k] = a[k] + b[k];
-        ours.set_grad(sum);
-      }
-      theirs.zero_grad();
+      const Tensor g = theirs.grad();
+      theirs.zero_grad();  // g alone holds it: the model's leaf may take it without a copy
+      into[i].second.accumulate_grad(g);
     }
   }
   Sums total;
