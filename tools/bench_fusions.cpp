@@ -3,7 +3,7 @@
 // in one process (a VM's drift hits both alike). Prints one JSON line per
 // fusion and thread count, with the load average.
 //
-//   bench_fusions [--reps N]      default 60 turns each (the first 10 not timed)
+//   bench_fusions [--reps N] [--only FUSION]   default 60 turns each (the first 10 not timed), every fusion
 #include <omp.h>
 
 #include <chrono>
@@ -56,8 +56,12 @@ void report(const char* fusion, const char* shape, int threads, std::pair<double
 
 int main(int argc, char** argv) {
   int reps = 60;
-  for (int i = 1; i + 1 < argc; ++i)
+  std::string only;
+  for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+  }
+  auto wanted = [&](const char* fusion) { return only.empty() || only == fusion; };
   double load = -1;
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
     if (std::fscanf(f, "%lf", &load) != 1) load = -1;
@@ -66,7 +70,7 @@ int main(int argc, char** argv) {
   std::printf("{\"bench\":\"fusions\",\"loadavg_1m\":%.2f}\n", load);
   for (const int threads : {1, 2}) {
     omp_set_num_threads(threads);
-    {  // The vocabulary's projection and loss, multi30k-small's [4096 tokens, 256] and 8k classes, bf16 where
+    if (wanted("linear_cross_entropy")) {  // The vocabulary's projection and loss, multi30k-small's [4096 tokens, 256] and 8k classes, bf16 where
        // the CPU has it: the fused op (chunks, the gradients made in the forward) against the two ops.
       const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
       Var hidden(uniform({4096, 256}, 11), true), weight(uniform({8000, 256}, 12), true);
@@ -82,7 +86,7 @@ int main(int argc, char** argv) {
                                                                     : "4096x256 @ 8000x256 bf16",
              threads, take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
-    {  // A post-norm block's end: layer_norm(x + dropout(h)), multi30k-small's [4096 tokens, 256].
+    if (wanted("residual_layer_norm")) {  // A post-norm block's end: layer_norm(x + dropout(h)), multi30k-small's [4096 tokens, 256].
       Var x(uniform({4096, 256}, 1), true), h(uniform({4096, 256}, 2), true);
       Var gain(uniform({256}, 3), true), bias(uniform({256}, 4), true);
       const Tensor seed = uniform({4096, 256}, 5);
@@ -96,7 +100,7 @@ int main(int argc, char** argv) {
       report("residual_layer_norm", "4096x256 fp32", threads,
              take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
-    {  // The feed-forward block, multi30k-small's [4096 tokens, 256] through 1,024 ReLU units with dropout
+    if (wanted("feed_forward_relu")) {  // The feed-forward block, multi30k-small's [4096 tokens, 256] through 1,024 ReLU units with dropout
        // 0.1, bf16 where the CPU has it: the fused op against linear_relu, dropout and linear.
       const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
       Var x(uniform({4096, 256}, 21), true), w1(uniform({1024, 256}, 22), true), b1(uniform({1024}, 23), true);
@@ -112,7 +116,7 @@ int main(int argc, char** argv) {
       report("feed_forward_relu", ops::native_bf16_isa().empty() ? "4096x256 -> 1024 -> 256 fp32" : "4096x256 -> 1024 -> 256 bf16",
              threads, take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
-    {  // Attention's two products over the projections, their heads views, bf16 where the CPU has it.
+    if (wanted("attention_products")) {  // Attention's two products over the projections, their heads views, bf16 where the CPU has it.
       const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
       const int64_t batch = 292, length = 14, heads = 4, head_width = 64, width = heads * head_width;
       Var q(uniform({batch, length, width}, 7), true), k(uniform({batch, length, width}, 8), true);
