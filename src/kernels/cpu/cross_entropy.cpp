@@ -42,10 +42,12 @@ struct RowTerms {
 RowTerms row_pass(const float* x, int64_t vocab, int32_t target, float smoothing, Output output, float scale,
                   float* out) {
   float largest = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+  // A comparison, not std::max: GCC 12 leaves the loop scalar with std::max
+  // (its reference return), which made this pass ~70% of the loss's time.
 #pragma omp simd reduction(+ : sum) reduction(max : largest)
   for (int64_t v = 0; v < vocab; ++v) {
     sum += x[v];
-    largest = std::max(largest, x[v]);
+    largest = x[v] > largest ? x[v] : largest;
   }
   const float target_logit = target >= 0 ? x[target] : 0.0f;
   float total = 0.0f;
