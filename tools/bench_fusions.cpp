@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
   std::printf("{\"bench\":\"fusions\",\"loadavg_1m\":%.2f}\n", load);
   for (const int threads : {1, 2}) {
     omp_set_num_threads(threads);
-    if (wanted("linear_cross_entropy")) {  // The vocabulary's projection and loss, multi30k-small's [4096 tokens, 256] and 8k classes, bf16 where
-       // the CPU has it: the fused op (chunks, the gradients made in the forward) against the two ops.
+    if (wanted("linear_cross_entropy")) {
+      // The vocabulary's projection and loss, multi30k-small's [4096 tokens, 256] and 8k classes, bf16 where
+      // the CPU has it: the fused op (chunks, the gradients made in the forward) against the two ops.
       const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
       Var hidden(uniform({4096, 256}, 11), true), weight(uniform({8000, 256}, 12), true);
       std::vector<int32_t> targets(4096);
@@ -86,7 +87,8 @@ int main(int argc, char** argv) {
                                                                     : "4096x256 @ 8000x256 bf16",
              threads, take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
-    if (wanted("residual_layer_norm")) {  // A post-norm block's end: layer_norm(x + dropout(h)), multi30k-small's [4096 tokens, 256].
+    if (wanted("residual_layer_norm")) {
+      // A post-norm block's end: layer_norm(x + dropout(h)), multi30k-small's [4096 tokens, 256].
       Var x(uniform({4096, 256}, 1), true), h(uniform({4096, 256}, 2), true);
       Var gain(uniform({256}, 3), true), bias(uniform({256}, 4), true);
       const Tensor seed = uniform({4096, 256}, 5);
@@ -100,8 +102,9 @@ int main(int argc, char** argv) {
       report("residual_layer_norm", "4096x256 fp32", threads,
              take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
-    if (wanted("feed_forward_relu")) {  // The feed-forward block, multi30k-small's [4096 tokens, 256] through 1,024 ReLU units with dropout
-       // 0.1, bf16 where the CPU has it: the fused op against linear_relu, dropout and linear.
+    if (wanted("feed_forward_relu")) {
+      // The feed-forward block, multi30k-small's [4096 tokens, 256] through 1,024 ReLU units with dropout
+      // 0.1, bf16 where the CPU has it: the fused op against linear_relu, dropout and linear.
       const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
       Var x(uniform({4096, 256}, 21), true), w1(uniform({1024, 256}, 22), true), b1(uniform({1024}, 23), true);
       Var w2(uniform({256, 1024}, 24), true), b2(uniform({256}, 25), true);
@@ -116,7 +119,8 @@ int main(int argc, char** argv) {
       report("feed_forward_relu", ops::native_bf16_isa().empty() ? "4096x256 -> 1024 -> 256 fp32" : "4096x256 -> 1024 -> 256 bf16",
              threads, take_turns(reps, [&] { run(false); }, [&] { run(true); }));
     }
-    if (wanted("attention_products")) {  // Attention's two products over the projections, their heads views, bf16 where the CPU has it.
+    if (wanted("attention_products")) {
+      // Attention's two products over the projections, their heads views, bf16 where the CPU has it.
       const ops::PrecisionScope scope(ops::native_bf16_isa().empty() ? ops::Precision::fp32 : ops::Precision::bf16);
       const int64_t batch = 292, length = 14, heads = 4, head_width = 64, width = heads * head_width;
       Var q(uniform({batch, length, width}, 7), true), k(uniform({batch, length, width}, 8), true);
