@@ -6,6 +6,7 @@
 //   bench_fusions [--reps N] [--only FUSION]   default 60 turns each (the first 10 not timed), every fusion
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +61,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+  }
+  const std::vector<std::string> fusions = {"linear_cross_entropy", "residual_layer_norm", "feed_forward_relu",
+                                            "attention_products"};
+  if (!only.empty() && std::find(fusions.begin(), fusions.end(), only) == fusions.end()) {
+    std::fprintf(stderr, "bench_fusions: --only %s is no fusion here (linear_cross_entropy, residual_layer_norm, "
+                 "feed_forward_relu, attention_products)\n", only.c_str());
+    return 2;
   }
   auto wanted = [&](const char* fusion) { return only.empty() || only == fusion; };
   double load = -1;
