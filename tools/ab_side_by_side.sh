@@ -30,13 +30,13 @@ done
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "ab_side_by_side: ROUNDS must be a positive number, got $rounds" >&2; exit 2; }
 [[ "$steps" =~ ^[0-9]+$ ]] && [ "$steps" -ge 20 ] || { echo "ab_side_by_side: STEPS must be 20 or more, got $steps" >&2; exit 2; }
 [ -f "$config" ] || { echo "ab_side_by_side: no config $config" >&2; exit 2; }
+tools/install_packages.sh time python3 util-linux
 # The first two cores this shell may use.
 read -r first_cpu second_cpu < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0))[:2])')
 if [ -z "${second_cpu:-}" ]; then
   echo "ab_side_by_side: needs two cores, this process may use one ($first_cpu)" >&2
   exit 2
 fi
-tools/install_packages.sh time
 [ -f data/multi30k/train.en ] || tools/get_multi30k.sh
 a=$(realpath "$1")
 b=$(realpath "$2")
