@@ -65,8 +65,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> fusions = {"linear_cross_entropy", "residual_layer_norm", "feed_forward_relu",
                                             "attention_products"};
   if (!only.empty() && std::find(fusions.begin(), fusions.end(), only) == fusions.end()) {
-    std::fprintf(stderr, "bench_fusions: --only %s is no fusion here (linear_cross_entropy, residual_layer_norm, "
-                 "feed_forward_relu, attention_products)\n", only.c_str());
+    std::string names;
+    for (const std::string& name : fusions) names += (names.empty() ? "" : ", ") + name;
+    std::fprintf(stderr, "bench_fusions: --only %s is no fusion here (%s)\n", only.c_str(), names.c_str());
     return 2;
   }
   auto wanted = [&](const char* fusion) { return only.empty() || only == fusion; };
